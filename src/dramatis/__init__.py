@@ -1,0 +1,3 @@
+"""dramatis: AI persona campaigns in the terminal."""
+
+__version__ = "0.1.0"

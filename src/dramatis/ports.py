@@ -1,0 +1,157 @@
+"""Ports: the interfaces the application services need from the outside world.
+
+Adapters implement them; services depend only on these protocols.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from dramatis.domain.context import DecisionContext
+from dramatis.domain.ledger import Decision
+
+# ---------------------------------------------------------------- event store
+
+
+class StoreError(Exception):
+    """Base class for event store failures the caller can act on."""
+
+
+class ConcurrencyError(StoreError):
+    """The stream's version is not the one the writer expected: someone else wrote first."""
+
+
+class StreamNotFound(StoreError):
+    """No such stream for this tenant (whether or not another tenant has one by that id)."""
+
+
+class IdempotencyConflict(StoreError):
+    """An idempotency key was reused for a different command."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to append: type, schema version, JSON payload and metadata."""
+
+    event_type: str
+    payload: dict[str, Any]
+    schema_version: int = 1
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """Events for one stream, appended only if the stream is at ``expected_version``.
+
+    ``expected_version`` is the number of events already in the stream (0 for a new stream).
+    """
+
+    stream_id: str
+    stream_type: str
+    expected_version: int
+    events: Sequence[NewEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as stored: with its global position, stream version and record time (UTC ISO)."""
+
+    position: int
+    tenant_id: str
+    stream_id: str
+    stream_type: str
+    version: int
+    event_type: str
+    schema_version: int
+    payload: dict[str, Any]
+    metadata: dict[str, Any]
+    recorded_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Aggregate state folded up to ``version`` of a stream."""
+
+    stream_id: str
+    version: int
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """The result stored for an idempotency key, with a hash of the command that produced it."""
+
+    key: str
+    command_hash: str
+    result: dict[str, Any]
+
+
+@runtime_checkable
+class EventStore(Protocol):
+    """Append-only, tenant-scoped event store. ``tenant_id`` is bound at construction."""
+
+    tenant_id: str
+
+    async def open(self) -> None:
+        """Create tables if needed and get ready for use."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def append(
+        self,
+        appends: Sequence[StreamAppend],
+        idempotency: IdempotencyRecord | None = None,
+    ) -> list[RecordedEvent]:
+        """Atomically append to one or more streams (all or nothing).
+
+        Raises ConcurrencyError if any stream is not at its expected version, and
+        IdempotencyConflict if ``idempotency.key`` is already stored with another command hash.
+        The idempotency record, if given, is written in the same transaction.
+        """
+        ...
+
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[RecordedEvent]:
+        """Events of one stream with version > ``after_version``. StreamNotFound if none exist."""
+        ...
+
+    async def stream_version(self, stream_id: str) -> int:
+        """Current version of a stream (0 if it does not exist for this tenant)."""
+        ...
+
+    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+        """This tenant's events with position > ``after_position``, in position order."""
+        ...
+
+    async def last_position(self) -> int:
+        """The highest global position of this tenant's events (0 when empty)."""
+        ...
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None: ...
+
+    async def load_snapshot(self, stream_id: str) -> Snapshot | None:
+        """The latest snapshot of a stream, or None."""
+        ...
+
+    async def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
+
+
+# ---------------------------------------------------------------- persona brains
+
+
+class PersonaBrain(Protocol):
+    """Decides one persona's action for one turn."""
+
+    name: str
+
+    async def decide(self, context: DecisionContext) -> Decision: ...
+
+
+class Clock(Protocol):
+    """UTC time source (frozen in tests)."""
+
+    def now_iso(self) -> str: ...
+
+    def monotonic(self) -> float: ...
