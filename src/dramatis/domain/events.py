@@ -8,11 +8,12 @@ functions registered by ``upcaster`` before validating them into the current cla
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from datetime import datetime, timedelta
+from typing import Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from dramatis.domain.errors import UnknownEventType
+from dramatis.domain.errors import InvalidTimestamp, UnknownEventType
 
 
 class DomainEvent(BaseModel):
@@ -88,3 +89,28 @@ def decode_event(event_type: str, schema_version: int, payload: dict[str, Any]) 
     """Validate a stored payload into its (current-version) event object."""
     cls = event_class(event_type)
     return cls.model_validate(upcast(event_type, schema_version, payload))
+
+
+def check_timestamp(value: str) -> str:
+    """Return ``value`` if it is a UTC ISO 8601 time; raise ValueError saying what is expected."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 time; write it like 2025-01-31T12:00:00+00:00"
+        ) from None
+    if parsed.tzinfo is None or parsed.utcoffset() != timedelta(0):
+        raise ValueError(f"{value!r} is not in UTC; give it a Z or +00:00 offset")
+    return value
+
+
+Timestamp = Annotated[str, AfterValidator(check_timestamp)]
+"""A UTC ISO 8601 time carried by an event (validated, kept as the caller's string)."""
+
+
+def require_timestamp(value: str) -> str:
+    """``check_timestamp`` for commands: raises ``InvalidTimestamp`` (a DomainError) instead."""
+    try:
+        return check_timestamp(value)
+    except ValueError as exc:
+        raise InvalidTimestamp(f"bad time: {exc}") from None

@@ -53,6 +53,8 @@ class ActionEntry(BaseModel):
     location: str  # location id where the action happened
     consequence: str = ""  # short factual note, e.g. "found the wet rope"; "trust fell"
     source: DecisionSource = "offline"
+    modifier: int = 0  # added to the natural roll (traits, stats, aid, wounds)
+    difficulty: int = 0  # the number roll + modifier had to reach (0: no roll was needed)
 
 
 class FiredEvent(BaseModel):

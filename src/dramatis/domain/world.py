@@ -24,6 +24,7 @@ class Location(_Frozen):
     description: str = ""
     exits: tuple[str, ...] = ()
     danger: float = Field(default=0.0, ge=0.0, le=1.0)
+    clues: tuple[str, ...] = ()  # clues hidden here: only a search here finds them (others: anywhere)
 
 
 class Trigger(_Frozen):
@@ -79,6 +80,7 @@ class Objective(_Frozen):
     name: str = Field(min_length=1)
     description: str = ""
     target: int = Field(default=5, ge=1)
+    location: str | None = None  # when set, the objective can only be pursued at this location id
 
 
 class WorldBrief(_Frozen):
@@ -112,6 +114,26 @@ class WorldBrief(_Frozen):
             for loc_id in ev.effect.danger:
                 if loc_id not in known:
                     raise ValueError(f"event {ev.id!r} changes danger of unknown location {loc_id!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_placements(self) -> WorldBrief:
+        known = {loc.id for loc in self.locations}
+        clue_names = set(self.clues)
+        for ev in self.events:
+            clue_names.update(ev.effect.add_clues)
+        for loc in self.locations:
+            for clue in loc.clues:
+                if clue not in clue_names:
+                    raise ValueError(
+                        f"location {loc.id!r} hides clue {clue!r}, which is not in clues "
+                        "or in any event's add_clues"
+                    )
+        for objective in self.objectives:
+            if objective.location is not None and objective.location not in known:
+                raise ValueError(
+                    f"objective {objective.name!r} is at unknown location {objective.location!r}"
+                )
         return self
 
 

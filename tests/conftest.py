@@ -1,0 +1,18 @@
+"""Shared fixtures: every test gets its own data directory and no user config file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point dramatis at a fresh data dir and away from the user's config and keys."""
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("DRAMATIS_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("DRAMATIS_CONFIG", str(tmp_path / "no-config.toml"))
+    for name in ("DRAMATIS_DB", "DRAMATIS_TENANT", "DRAMATIS_GEMINI_API_KEY", "GEMINI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    return data_dir
