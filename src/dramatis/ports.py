@@ -155,3 +155,11 @@ class Clock(Protocol):
     def now_iso(self) -> str: ...
 
     def monotonic(self) -> float: ...
+
+
+class ChronicleWriter(Protocol):
+    """Writes a rendered chronicle somewhere durable and says where."""
+
+    async def write(self, name: str, text: str) -> str:
+        """Store ``text`` under ``name`` (e.g. "salt-road-3f9a1c2e.md"); return its location."""
+        ...

@@ -1,0 +1,1 @@
+"""Application services: one async entry point per command and query, over the ports."""

@@ -1,0 +1,88 @@
+"""Settings from DRAMATIS_* environment variables and an optional TOML file; platformdirs paths."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_config_dir, user_data_dir
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+APP_NAME = "dramatis"
+
+
+def default_data_dir() -> Path:
+    """Where dramatis keeps its database and exports unless told otherwise."""
+    return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_config_file() -> Path:
+    """The optional TOML settings file (``DRAMATIS_CONFIG`` overrides it)."""
+    override = os.environ.get("DRAMATIS_CONFIG")
+    if override:
+        return Path(override)
+    return Path(user_config_dir(APP_NAME, appauthor=False)) / "config.toml"
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. Environment wins over the config file, which wins over defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="DRAMATIS_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    db: str | None = None  # SQLite path or postgresql:// DSN; default <data_dir>/dramatis.db
+    tenant: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+    tenant_table_prefix: str | None = None  # enterprise tenants: dedicated tables
+    snapshot_every: int = Field(default=10, ge=1)
+    gemini_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DRAMATIS_GEMINI_API_KEY", "GEMINI_API_KEY"),
+    )
+    gemini_base_url: str = "https://generativelanguage.googleapis.com"
+    gemini_model: str = "gemini-2.5-flash"
+    redis_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+
+    @field_validator("db")
+    @classmethod
+    def _blank_is_default(cls, value: str | None) -> str | None:
+        return value or None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = default_config_file()
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+    @property
+    def database(self) -> str:
+        """The SQLite path (or DSN) to open."""
+        return self.db or str(self.data_dir / "dramatis.db")
+
+    @property
+    def gemini_configured(self) -> bool:
+        return self.gemini_api_key is not None and bool(self.gemini_api_key.get_secret_value())
+
+    def redacted(self) -> dict[str, Any]:
+        """Settings safe to print: secrets are masked."""
+        data = self.model_dump(mode="json")
+        if data.get("gemini_api_key"):
+            data["gemini_api_key"] = "***"
+        return data

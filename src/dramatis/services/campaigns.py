@@ -1,0 +1,439 @@
+"""Campaign commands and queries: create, start, play turns, complete, archive, list, show."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from dramatis.domain.campaign import Campaign, Participant, TurnAdvanced
+from dramatis.domain.context import DecisionContext
+from dramatis.domain.events import DomainEvent
+from dramatis.domain.ledger import Decision, Provenance, TurnLedger
+from dramatis.domain.persona import Persona
+from dramatis.engine.director import build_context, describe_context, resolve_turn
+from dramatis.engine.policy import decide_offline
+from dramatis.engine.world import initial_world
+from dramatis.ports import (
+    Clock,
+    EventStore,
+    IdempotencyConflict,
+    IdempotencyRecord,
+    PersonaBrain,
+    StreamAppend,
+    StreamNotFound,
+)
+from dramatis.services.codec import decode, encode
+from dramatis.services.errors import BadRequest, NotFound
+from dramatis.services.repository import load_aggregate, save_snapshot
+from dramatis.services.views import CampaignSummary, CampaignView, ParticipantView, PlayResult
+from dramatis.sheets.campaign_loader import LoadedCampaign
+
+CAMPAIGN_STREAM = "campaign"
+PERSONA_STREAM = "persona"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class _Table:
+    """A campaign and its personas, loaded once and kept current while turns are played."""
+
+    campaign: Campaign
+    personas: dict[str, Persona] = field(default_factory=dict)
+
+
+def command_hash(name: str, **arguments: Any) -> str:
+    """A stable fingerprint of a command, to tell a retry from a different command."""
+    text = json.dumps({"command": name, **arguments}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class CampaignService:
+    """Campaign commands and queries for one tenant (the store is bound to it)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Clock,
+        brains: Mapping[str, PersonaBrain],
+        *,
+        snapshot_every: int = 10,
+        max_concurrent_decisions: int = 8,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.brains = dict(brains)
+        self.snapshot_every = snapshot_every
+        self._decision_slots = asyncio.Semaphore(max_concurrent_decisions)
+
+    @property
+    def tenant_id(self) -> str:
+        return self.store.tenant_id
+
+    # ------------------------------------------------------------------ commands
+
+    async def create(
+        self,
+        loaded: LoadedCampaign,
+        *,
+        seed: int | None = None,
+        turn_limit: int | None = None,
+        offline: bool = False,
+        idempotency_key: str | None = None,
+    ) -> CampaignView:
+        """Create a draft campaign and one persona per sheet of the campaign file."""
+        spec = loaded.campaign
+        chosen_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 7)
+        limit = turn_limit if turn_limit is not None else spec.turn_limit
+        key_hash = command_hash(
+            "create",
+            spec=spec.model_dump(mode="json"),
+            sheets=[sheet.sheet_hash() for sheet in loaded.sheets],
+            seed=chosen_seed,
+            turn_limit=limit,
+            offline=offline,
+        )
+        replay = await self._replay(idempotency_key, key_hash)
+        if replay is not None:
+            return await self.show(replay["campaign_id"])
+        at = self.clock.now_iso()
+        campaign_id = str(uuid.uuid4())
+        appends: list[StreamAppend] = []
+        participants: list[Participant] = []
+        for entry in loaded.personas:
+            persona_id = str(uuid.uuid4())
+            events = Persona().ingest_character_sheet(persona_id, entry.sheet, at)
+            appends.append(StreamAppend(persona_id, PERSONA_STREAM, 0, encode(events)))
+            brain = "offline" if offline else entry.brain
+            participants.append(Participant(persona_id=persona_id, name=entry.sheet.name, brain=brain))
+        created = Campaign.create(
+            campaign_id=campaign_id,
+            tenant_id=self.tenant_id,
+            name=spec.name,
+            description=spec.description,
+            participants=participants,
+            turn_limit=limit,
+            seed=chosen_seed,
+            brief=spec.world,
+            chronicler=spec.chronicler,
+            at=at,
+        )
+        appends.insert(0, StreamAppend(campaign_id, CAMPAIGN_STREAM, 0, encode(created, self._meta("create", idempotency_key))))
+        await self.store.append(appends, self._idem(idempotency_key, key_hash, campaign_id))
+        return await self.show(campaign_id)
+
+    async def start(self, campaign_ref: str, *, idempotency_key: str | None = None) -> CampaignView:
+        """Make a draft campaign active, laying out its world from the brief."""
+        campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
+        key_hash = command_hash("start", campaign_id=campaign.campaign_id)
+        if await self._replay(idempotency_key, key_hash) is not None:
+            return await self.show(campaign.campaign_id)
+        world = initial_world(campaign.brief, campaign.participant_ids, campaign.seed)
+        events = campaign.start(world, self.clock.now_iso())
+        await self._append_campaign(campaign, events, "start", idempotency_key, key_hash)
+        return self._view(campaign)
+
+    async def play(
+        self,
+        loaded: LoadedCampaign,
+        *,
+        turns: int | None = None,
+        seed: int | None = None,
+        offline: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> PlayResult:
+        """Create, start and play a campaign: ``turns`` turns, or up to its turn limit."""
+        view = await self.create(loaded, seed=seed, offline=offline)
+        await self.start(view.campaign_id)
+        total = turns if turns is not None else (view.turn_limit or 40)
+        return await self.advance(view.campaign_id, turns=total, offline=offline, progress=progress)
+
+    async def advance(
+        self,
+        campaign_ref: str,
+        *,
+        turns: int = 1,
+        offline: bool = False,
+        progress: ProgressCallback | None = None,
+        idempotency_key: str | None = None,
+    ) -> PlayResult:
+        """Play up to ``turns`` turns (fewer if the campaign completes). Each turn is one transaction."""
+        if turns < 1:
+            raise BadRequest(f"turns must be at least 1, not {turns}")
+        campaign_id = await self.resolve_id(campaign_ref)
+        key_hash = command_hash("advance", campaign_id=campaign_id, turns=turns, offline=offline)
+        replay = await self._replay(idempotency_key, key_hash)
+        if replay is not None:
+            ledgers = await self.ledger(campaign_id, replay["from_turn"], replay["to_turn"])
+            return PlayResult(view=await self.show(campaign_id), ledgers=tuple(ledgers))
+        table = await self._load_table(campaign_id)
+        ledgers: list[TurnLedger] = []
+        for index in range(turns):
+            if index > 0 and table.campaign.status != "active":
+                break  # the campaign completed (turn limit or the story's end)
+            ledgers.append(await self._play_turn(table, offline=offline))
+            if progress is not None:
+                progress(index + 1, turns)
+        if idempotency_key is not None:
+            record = self._idem(
+                idempotency_key,
+                key_hash,
+                campaign_id,
+                from_turn=ledgers[0].turn_number,
+                to_turn=ledgers[-1].turn_number,
+            )
+            await self.store.append([], record)
+        return PlayResult(view=self._view(table.campaign), ledgers=tuple(ledgers))
+
+    async def complete(self, campaign_ref: str, reason: str = "ended by the players") -> CampaignView:
+        """End an active campaign before its turn limit."""
+        campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
+        events = campaign.complete(reason, self.clock.now_iso())
+        await self._append_campaign(campaign, events, "complete")
+        return self._view(campaign)
+
+    async def archive(self, campaign_ref: str, *, idempotency_key: str | None = None) -> CampaignView:
+        """Archive a campaign: it keeps its history and takes no more turns."""
+        campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
+        key_hash = command_hash("archive", campaign_id=campaign.campaign_id)
+        if await self._replay(idempotency_key, key_hash) is not None:
+            return await self.show(campaign.campaign_id)
+        events = campaign.archive(self.clock.now_iso())
+        await self._append_campaign(campaign, events, "archive", idempotency_key, key_hash)
+        return self._view(campaign)
+
+    # ------------------------------------------------------------------ queries
+
+    async def list_campaigns(self) -> list[CampaignSummary]:
+        """Every campaign of the tenant, most recently updated first."""
+        summaries = []
+        for campaign_id in await self.store.list_streams(CAMPAIGN_STREAM):
+            c = await self._load_campaign(campaign_id)
+            summaries.append(
+                CampaignSummary(
+                    campaign_id=c.campaign_id,
+                    name=c.name,
+                    status=c.status,
+                    turns=c.current_turn,
+                    turn_limit=c.turn_limit,
+                    persona_count=len(c.participants),
+                    updated_at=c.updated_at,
+                    forked_from=c.forked_from,
+                )
+            )
+        summaries.sort(key=lambda s: s.updated_at, reverse=True)
+        return summaries
+
+    async def show(self, campaign_ref: str) -> CampaignView:
+        """One campaign in detail."""
+        return self._view(await self._load_campaign(await self.resolve_id(campaign_ref)))
+
+    async def get(self, campaign_ref: str) -> Campaign:
+        """The campaign aggregate itself (read-only use)."""
+        return await self._load_campaign(await self.resolve_id(campaign_ref))
+
+    async def ledger(
+        self, campaign_ref: str, from_turn: int = 1, to_turn: int | None = None
+    ) -> list[TurnLedger]:
+        """The turn ledger entries from ``from_turn`` to ``to_turn`` (inclusive)."""
+        campaign_id = await self.resolve_id(campaign_ref)
+        records = await self.store.read_stream(campaign_id)
+        ledgers = []
+        for record in records:
+            if record.event_type != TurnAdvanced.event_type:
+                continue
+            turn = record.payload["ledger"]["turn_number"]
+            if turn < from_turn or (to_turn is not None and turn > to_turn):
+                continue
+            event = decode([record])[0]
+            if isinstance(event, TurnAdvanced):
+                ledgers.append(event.ledger)
+        return ledgers
+
+    async def resolve_id(self, campaign_ref: str) -> str:
+        """A full campaign id from an id or a unique prefix of one."""
+        ref = campaign_ref.strip().lower()
+        if not ref:
+            raise BadRequest("give a campaign id (see: dramatis campaigns)")
+        if len(ref) == 36 and await self.store.stream_version(ref) > 0:
+            return ref
+        matches = [cid for cid in await self.store.list_streams(CAMPAIGN_STREAM) if cid.startswith(ref)]
+        if not matches:
+            raise NotFound(f"no campaign {campaign_ref!r} here (see: dramatis campaigns)")
+        if len(matches) > 1:
+            raise BadRequest(f"{campaign_ref!r} matches {len(matches)} campaigns; give more of the id")
+        return matches[0]
+
+    # ------------------------------------------------------------------ turns
+
+    async def _play_turn(self, table: _Table, *, offline: bool) -> TurnLedger:
+        campaign = table.campaign
+        if campaign.world is None:
+            raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
+        turn = campaign.current_turn + 1
+        names = {p.persona_id: p.name for p in campaign.participants}
+        sheets = {pid: persona.sheet for pid, persona in table.personas.items() if persona.sheet}
+        contexts = {
+            p.persona_id: build_context(
+                campaign_id=campaign.campaign_id,
+                tenant_id=self.tenant_id,
+                seed=campaign.seed,
+                turn=turn,
+                persona_id=p.persona_id,
+                sheet=sheets[p.persona_id],
+                world=campaign.world,
+                brief=campaign.brief,
+                names=names,
+            )
+            for p in campaign.participants
+        }
+        started = self.clock.monotonic()
+        brains = {p.persona_id: ("offline" if offline else p.brain) for p in campaign.participants}
+        decided = await asyncio.gather(
+            *(self._decide(brains[pid], ctx) for pid, ctx in contexts.items())
+        )
+        decisions = dict(zip(contexts, decided, strict=True))
+        duration = max(0.0, self.clock.monotonic() - started)
+        at = self.clock.now_iso()
+        resolution = resolve_turn(
+            world=campaign.world,
+            brief=campaign.brief,
+            decisions=decisions,
+            sheets=sheets,
+            names=names,
+            seed=campaign.seed,
+            turn=turn,
+            timestamp=at,
+            duration_seconds=duration,
+        )
+        campaign_events = campaign.advance_turn(resolution.ledger, resolution.world, at)
+        outcomes = {entry.persona_id: entry.outcome for entry in resolution.ledger.action_log}
+        meta = {"actor": "director", "correlation_id": f"{campaign.campaign_id}:{turn}"}
+        appends = [StreamAppend(campaign.campaign_id, CAMPAIGN_STREAM, campaign.version, encode(campaign_events, meta))]
+        persona_events: dict[str, list[DomainEvent]] = {}
+        for pid, decision in decisions.items():
+            persona = table.personas[pid]
+            events = persona.record_decision(
+                campaign.campaign_id, turn, decision, describe_context(contexts[pid]), at, outcomes.get(pid)
+            )
+            persona_events[pid] = events
+            appends.append(StreamAppend(pid, PERSONA_STREAM, persona.version, encode(events, meta)))
+        await self.store.append(appends)
+        for event in campaign_events:
+            campaign.apply(event)
+        for pid, events in persona_events.items():
+            for event in events:
+                table.personas[pid].apply(event)
+        if turn % self.snapshot_every == 0:
+            await save_snapshot(self.store, campaign.campaign_id, campaign)
+            for pid, persona in table.personas.items():
+                await save_snapshot(self.store, pid, persona)
+        return resolution.ledger
+
+    async def _decide(self, brain_kind: str, context: DecisionContext) -> Decision:
+        brain = self.brains.get(brain_kind)
+        if brain is None:
+            reason = (
+                "no player at the keyboard" if brain_kind == "human" else f"{brain_kind} brain not configured"
+            )
+            return _with_fallback(decide_offline(context), reason)
+        async with self._decision_slots:
+            return await brain.decide(context)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _load_campaign(self, campaign_id: str) -> Campaign:
+        try:
+            return await load_aggregate(self.store, Campaign, campaign_id)
+        except StreamNotFound:
+            raise NotFound(f"no campaign {campaign_id!r} here (see: dramatis campaigns)") from None
+
+    async def _load_table(self, campaign_id: str) -> _Table:
+        campaign = await self._load_campaign(campaign_id)
+        personas = await asyncio.gather(
+            *(load_aggregate(self.store, Persona, pid) for pid in campaign.participant_ids)
+        )
+        return _Table(campaign, dict(zip(campaign.participant_ids, personas, strict=True)))
+
+    async def _append_campaign(
+        self,
+        campaign: Campaign,
+        events: Sequence[DomainEvent],
+        command: str,
+        idempotency_key: str | None = None,
+        key_hash: str = "",
+    ) -> None:
+        append = StreamAppend(
+            campaign.campaign_id, CAMPAIGN_STREAM, campaign.version, encode(events, self._meta(command, idempotency_key))
+        )
+        await self.store.append([append], self._idem(idempotency_key, key_hash, campaign.campaign_id))
+        for event in events:
+            campaign.apply(event)
+
+    async def _replay(self, key: str | None, key_hash: str) -> dict[str, Any] | None:
+        if key is None:
+            return None
+        record = await self.store.get_idempotency(key)
+        if record is None:
+            return None
+        if record.command_hash != key_hash:
+            raise IdempotencyConflict(
+                f"idempotency key {key!r} was already used for a different request; use a new key"
+            )
+        return record.result
+
+    @staticmethod
+    def _idem(key: str | None, key_hash: str, campaign_id: str, **extra: Any) -> IdempotencyRecord | None:
+        if key is None:
+            return None
+        return IdempotencyRecord(key, key_hash, {"campaign_id": campaign_id, **extra})
+
+    @staticmethod
+    def _meta(command: str, idempotency_key: str | None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"actor": "player", "command": command}
+        if idempotency_key:
+            meta["idempotency_key"] = idempotency_key
+        return meta
+
+    def _view(self, c: Campaign) -> CampaignView:
+        positions = c.world.positions if c.world else {}
+        locations = {loc.id: loc.name for loc in c.brief.locations}
+        return CampaignView(
+            campaign_id=c.campaign_id,
+            name=c.name,
+            description=c.description,
+            status=c.status,
+            turns=c.current_turn,
+            turn_limit=c.turn_limit,
+            seed=c.seed,
+            personas=tuple(
+                ParticipantView(
+                    persona_id=p.persona_id,
+                    name=p.name,
+                    brain=p.brain,
+                    location=locations.get(positions.get(p.persona_id, ""), positions.get(p.persona_id)),
+                )
+                for p in c.participants
+            ),
+            tension=c.world.tension if c.world else None,
+            tension_history=c.tension_history,
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            forked_from=c.forked_from,
+            chronicler=c.chronicler.name,
+            style=c.chronicler.style,
+            last_turn=c.last_ledger,
+            world=c.world,
+        )
+
+
+def _with_fallback(decision: Decision, reason: str) -> Decision:
+    provenance = Provenance(
+        source="offline", latency_ms=decision.provenance.latency_ms, fallback_reason=reason
+    )
+    return decision.model_copy(update={"provenance": provenance})

@@ -1,0 +1,110 @@
+"""Read models returned by the services: plain data for the CLI, the TUI and JSON output."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from dramatis.domain.ledger import TurnLedger
+from dramatis.domain.world import WorldState
+
+ChronicleFormat = Literal["md", "json"]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return self.model_dump(mode="json")
+
+
+class ParticipantView(_View):
+    """A persona as it takes part in a campaign."""
+
+    persona_id: str
+    name: str
+    brain: str
+    location: str | None = None
+    source_format: str | None = None
+
+
+class CampaignSummary(_View):
+    """One row of the campaign list."""
+
+    campaign_id: str
+    name: str
+    status: str
+    turns: int
+    turn_limit: int | None
+    persona_count: int
+    updated_at: str
+    forked_from: str | None = None
+
+
+class CampaignView(_View):
+    """One campaign in detail."""
+
+    campaign_id: str
+    name: str
+    description: str
+    status: str
+    turns: int
+    turn_limit: int | None
+    seed: int
+    personas: tuple[ParticipantView, ...]
+    tension: float | None
+    tension_history: tuple[float, ...] = ()
+    created_at: str
+    updated_at: str
+    forked_from: str | None = None
+    chronicler: str
+    style: str
+    last_turn: TurnLedger | None = None
+    world: WorldState | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"world"})
+
+
+class PlayResult(_View):
+    """A campaign after turns were played, with the ledgers of those turns."""
+
+    view: CampaignView
+    ledgers: tuple[TurnLedger, ...]
+
+
+class PersonaView(_View):
+    """A persona in the library."""
+
+    persona_id: str
+    name: str
+    summary: str
+    source_format: str
+    sheet_hash: str
+    memberships: tuple[str, ...] = ()
+    decision_count: int = 0
+
+
+class ChapterView(_View):
+    """A chapter of a chronicle."""
+
+    number: int
+    title: str
+    markdown: str
+    cited_turns: tuple[int, ...]
+
+
+class ChronicleView(_View):
+    """A campaign's chronicle."""
+
+    chronicle_id: str
+    campaign_id: str
+    campaign_name: str
+    chronicler: str
+    style: str
+    status: str
+    chapters: tuple[ChapterView, ...]
+    turns_told: int
+    turns_played: int
