@@ -16,6 +16,7 @@ from dramatis.config import Settings
 from dramatis.ports import Clock, EventStore, PersonaBrain
 from dramatis.services.campaigns import CampaignService
 from dramatis.services.chronicles import ChronicleService
+from dramatis.services.control_plane import ControlPlaneService
 from dramatis.services.errors import BadRequest
 from dramatis.services.personas import PersonaService
 
@@ -30,6 +31,7 @@ class Dramatis:
     campaigns: CampaignService
     chronicles: ChronicleService
     personas: PersonaService
+    control_plane: ControlPlaneService
 
 
 def build_store(settings: Settings) -> EventStore:
@@ -68,8 +70,13 @@ async def open_dramatis(
     store = store or build_store(settings)
     await store.open()
     try:
+        control_plane = ControlPlaneService(store, clock)
         campaigns = CampaignService(
-            store, clock, build_brains(settings), snapshot_every=settings.snapshot_every
+            store,
+            clock,
+            build_brains(settings),
+            snapshot_every=settings.snapshot_every,
+            control_plane=control_plane,
         )
         chronicles = ChronicleService(
             store, clock, campaigns, FileChronicleWriter(settings.data_dir / "chronicles")
@@ -81,6 +88,7 @@ async def open_dramatis(
             campaigns=campaigns,
             chronicles=chronicles,
             personas=PersonaService(store, clock),
+            control_plane=control_plane,
         )
     finally:
         await store.close()

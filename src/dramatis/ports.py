@@ -88,6 +88,34 @@ class IdempotencyRecord:
     result: dict[str, Any]
 
 
+def validate_appends(appends: Sequence[StreamAppend]) -> None:
+    """Reject an append no store can honour, before any I/O (ValueError).
+
+    Every event store calls this first, so bad input fails the same way on every backend:
+    an empty stream id, a negative expected version, a stream named twice in one append, an
+    empty event type or a schema version below 1.
+    """
+    seen: set[str] = set()
+    for item in appends:
+        if not item.stream_id:
+            raise ValueError("stream_id must not be empty")
+        if item.expected_version < 0:
+            raise ValueError(
+                f"stream {item.stream_id!r}: expected_version must be >= 0, "
+                f"got {item.expected_version}"
+            )
+        if item.stream_id in seen:
+            raise ValueError(f"stream {item.stream_id!r} appears twice in one append")
+        seen.add(item.stream_id)
+        for event in item.events:
+            if not event.event_type:
+                raise ValueError(f"stream {item.stream_id!r}: an event has no event_type")
+            if event.schema_version < 1:
+                raise ValueError(
+                    f"stream {item.stream_id!r}: {event.event_type} schema_version must be >= 1"
+                )
+
+
 @runtime_checkable
 class EventStore(Protocol):
     """Append-only, tenant-scoped event store. ``tenant_id`` is bound at construction."""
@@ -123,6 +151,10 @@ class EventStore(Protocol):
 
     async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
         """This tenant's events with position > ``after_position``, in position order."""
+        ...
+
+    async def list_streams(self, stream_type: str) -> list[str]:
+        """Ids of this tenant's streams of ``stream_type`` (e.g. "campaign"), oldest first."""
         ...
 
     async def last_position(self) -> int:

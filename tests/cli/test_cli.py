@@ -91,13 +91,17 @@ def test_campaigns_show_advance_archive(capsys) -> None:
 
 
 def test_chronicle_formats(capsys, tmp_path: Path) -> None:
-    cid = play_json(capsys, "salt-road", "--turns", "9", "--offline")["campaign_id"]
+    from dramatis.sheets.campaign_loader import find_sample, load_campaign_file
+
+    per_chapter = load_campaign_file(find_sample("salt-road")).campaign.chronicler.turns_per_chapter
+    turns = per_chapter + 1
+    cid = play_json(capsys, "salt-road", "--turns", str(turns), "--offline")["campaign_id"]
     code, out, _ = run(capsys, "chronicle", cid, "--format", "json")
     assert code == 0
     book = json.loads(out)
     assert [c["number"] for c in book["chapters"]] == [1, 2]
-    assert book["chapters"][0]["cited_turns"] == list(range(1, 9))
-    assert book["chapters"][1]["cited_turns"] == [9]
+    assert book["chapters"][0]["cited_turns"] == list(range(1, per_chapter + 1))
+    assert book["chapters"][1]["cited_turns"] == [turns]
     target = tmp_path / "out" / "story.md"
     code, out, _ = run(capsys, "chronicle", cid[:6], "--out", str(target))
     assert code == 0

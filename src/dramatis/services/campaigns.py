@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from dramatis.ports import (
     StreamNotFound,
 )
 from dramatis.services.codec import decode, encode
+from dramatis.services.control_plane import ControlPlaneService
 from dramatis.services.errors import BadRequest, NotFound
 from dramatis.services.repository import load_aggregate, save_snapshot
 from dramatis.services.views import CampaignSummary, CampaignView, ParticipantView, PlayResult
@@ -64,8 +66,10 @@ class CampaignService:
         *,
         snapshot_every: int = 10,
         max_concurrent_decisions: int = 8,
+        control_plane: ControlPlaneService | None = None,
     ) -> None:
         self.store = store
+        self.control_plane = control_plane
         self.clock = clock
         self.brains = dict(brains)
         self.snapshot_every = snapshot_every
@@ -173,12 +177,14 @@ class CampaignService:
             return PlayResult(view=await self.show(campaign_id), ledgers=tuple(ledgers))
         table = await self._load_table(campaign_id)
         ledgers: list[TurnLedger] = []
+        append_ms: list[float] = []
         for index in range(turns):
             if index > 0 and table.campaign.status != "active":
                 break  # the campaign completed (turn limit or the story's end)
-            ledgers.append(await self._play_turn(table, offline=offline))
+            ledgers.append(await self._play_turn(table, offline=offline, append_ms=append_ms))
             if progress is not None:
                 progress(index + 1, turns)
+        await self._record_measurements(table, ledgers, append_ms)
         if idempotency_key is not None:
             record = self._idem(
                 idempotency_key,
@@ -271,7 +277,24 @@ class CampaignService:
 
     # ------------------------------------------------------------------ turns
 
-    async def _play_turn(self, table: _Table, *, offline: bool) -> TurnLedger:
+    async def _record_measurements(
+        self, table: _Table, ledgers: Sequence[TurnLedger], append_ms: Sequence[float]
+    ) -> None:
+        """Feed the control plane's SLOs with what this run of turns measured."""
+        if self.control_plane is None or not ledgers:
+            return
+        values = {
+            "turn p95": percentile([ledger.duration_seconds for ledger in ledgers], 0.95),
+            "append p99": percentile(append_ms, 0.99),
+        }
+        gemini_ids = {p.persona_id for p in table.campaign.participants if p.brain == "gemini"}
+        if gemini_ids:
+            entries = [e for ledger in ledgers for e in ledger.action_log if e.persona_id in gemini_ids]
+            fell_back = sum(1 for e in entries if e.source != "gemini" and e.source != "cache")
+            values["fallback rate"] = fell_back / len(entries)
+        await self.control_plane.record_measurements(values)
+
+    async def _play_turn(self, table: _Table, *, offline: bool, append_ms: list[float]) -> TurnLedger:
         campaign = table.campaign
         if campaign.world is None:
             raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
@@ -323,7 +346,9 @@ class CampaignService:
             )
             persona_events[pid] = events
             appends.append(StreamAppend(pid, PERSONA_STREAM, persona.version, encode(events, meta)))
+        append_started = self.clock.monotonic()
         await self.store.append(appends)
+        append_ms.append((self.clock.monotonic() - append_started) * 1000)
         for event in campaign_events:
             campaign.apply(event)
         for pid, events in persona_events.items():
@@ -430,6 +455,15 @@ class CampaignService:
             last_turn=c.last_ledger,
             world=c.world,
         )
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` fall (nearest rank); 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
+    return ordered[rank]
 
 
 def _with_fallback(decision: Decision, reason: str) -> Decision:

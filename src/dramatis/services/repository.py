@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Self
+from typing import Any, Protocol, Self, TypeVar
 
 from dramatis.domain.events import DomainEvent
 from dramatis.ports import EventStore, Snapshot
@@ -25,7 +25,10 @@ class Aggregate(Protocol):
     def from_events(cls, events: Any, snapshot: Any = None) -> Self: ...
 
 
-async def load_aggregate[A: Aggregate](store: EventStore, cls: type[A], stream_id: str) -> A:
+A = TypeVar("A", bound=Aggregate)
+
+
+async def load_aggregate(store: EventStore, cls: type[A], stream_id: str) -> A:
     """Rebuild an aggregate from its latest snapshot and the events after it.
 
     Raises StreamNotFound when the stream does not exist for the store's tenant.
