@@ -24,7 +24,7 @@ class Location(_Frozen):
     description: str = ""
     exits: tuple[str, ...] = ()
     danger: float = Field(default=0.0, ge=0.0, le=1.0)
-    clues: tuple[str, ...] = ()  # clues hidden here: only a search here finds them (others: anywhere)
+    clues: tuple[str, ...] = ()  # hidden here: only a search here finds them (others: anywhere)
 
 
 class Trigger(_Frozen):
