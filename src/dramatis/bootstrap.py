@@ -3,7 +3,7 @@ that chooses adapters; the CLI, the TUI and the tests all go through ``open_dram
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,8 +63,12 @@ async def open_dramatis(
     *,
     clock: Clock | None = None,
     store: EventStore | None = None,
+    extra_brains: Mapping[str, PersonaBrain] | None = None,
 ) -> AsyncIterator[Dramatis]:
-    """Open the store and wire the services; closes everything on exit."""
+    """Open the store and wire the services; closes everything on exit.
+
+    ``extra_brains`` adds brains only an interactive front end can provide (``"human"``).
+    """
     settings = settings or Settings()
     clock = clock or SystemClock()
     store = store or build_store(settings)
@@ -74,7 +78,7 @@ async def open_dramatis(
         campaigns = CampaignService(
             store,
             clock,
-            build_brains(settings),
+            {**build_brains(settings), **(extra_brains or {})},
             snapshot_every=settings.snapshot_every,
             control_plane=control_plane,
         )

@@ -92,6 +92,12 @@ class CampaignService:
     ) -> CampaignView:
         """Create a draft campaign and one persona per sheet of the campaign file."""
         spec = loaded.campaign
+        names = [entry.sheet.name for entry in loaded.personas]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise BadRequest(
+                f"two personas are named {duplicates[0]!r}; give each persona a distinct name"
+            )
         chosen_seed = seed if seed is not None else (spec.seed if spec.seed is not None else 7)
         limit = turn_limit if turn_limit is not None else spec.turn_limit
         key_hash = command_hash(

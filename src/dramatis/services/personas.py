@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-from dramatis.domain.persona import Persona
-from dramatis.ports import Clock, EventStore, StreamAppend
-from dramatis.services.codec import encode
+from dramatis.domain.persona import DecisionRecorded, Persona
+from dramatis.domain.sheet import CharacterSheet
+from dramatis.ports import Clock, EventStore, StreamAppend, StreamNotFound
+from dramatis.services.codec import decode, encode
+from dramatis.services.errors import NotFound
 from dramatis.services.repository import load_aggregate
-from dramatis.services.views import PersonaView
+from dramatis.services.views import DecisionView, PersonaView
 from dramatis.sheets.loader import load_sheet
 
 PERSONA_STREAM = "persona"
@@ -40,7 +42,46 @@ class PersonaService:
 
     async def get(self, persona_id: str) -> PersonaView:
         """One persona."""
-        return _view(await load_aggregate(self.store, Persona, persona_id))
+        return _view(await self._load(persona_id))
+
+    async def sheet(self, persona_id: str) -> CharacterSheet:
+        """The persona's bound character sheet."""
+        persona = await self._load(persona_id)
+        if persona.sheet is None:
+            raise NotFound(f"persona {persona_id!r} has no character sheet")
+        return persona.sheet
+
+    async def decisions(
+        self, persona_id: str, campaign_id: str | None = None
+    ) -> list[DecisionView]:
+        """The persona's decisions, newest first, optionally only those of one campaign."""
+        await self._load(persona_id)
+        views = []
+        for event in decode(await self.store.read_stream(persona_id)):
+            if not isinstance(event, DecisionRecorded):
+                continue
+            if campaign_id is not None and event.campaign_id != campaign_id:
+                continue
+            views.append(
+                DecisionView(
+                    campaign_id=event.campaign_id,
+                    turn=event.turn,
+                    action=event.decision.action.value,
+                    target=event.decision.target,
+                    reasoning=event.decision.reasoning,
+                    provenance=event.decision.provenance,
+                    outcome=event.outcome,
+                    context_text=event.context_text,
+                    at=event.at,
+                )
+            )
+        return list(reversed(views))
+
+    async def _load(self, persona_id: str) -> Persona:
+        try:
+            return await load_aggregate(self.store, Persona, persona_id)
+        except StreamNotFound:
+            raise NotFound(f"no persona {persona_id!r} here (see: dramatis personas list)") from None
 
     async def list_personas(self) -> list[PersonaView]:
         """Every persona of the tenant, by name."""

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from dramatis.domain.ledger import TurnLedger
+from dramatis.domain.ledger import Provenance, TurnLedger
 from dramatis.domain.world import WorldState
 
 ChronicleFormat = Literal["md", "json"]
@@ -85,6 +85,20 @@ class PersonaView(_View):
     sheet_hash: str
     memberships: tuple[str, ...] = ()
     decision_count: int = 0
+
+
+class DecisionView(_View):
+    """One recorded decision of a persona, with where it came from and what it was shown."""
+
+    campaign_id: str
+    turn: int
+    action: str
+    target: str | None
+    reasoning: str
+    provenance: Provenance
+    outcome: str | None
+    context_text: str
+    at: str
 
 
 class ChapterView(_View):
