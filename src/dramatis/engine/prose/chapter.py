@@ -365,6 +365,8 @@ class ChapterWriter:
                 sentences.append(peril)
         aside = None
         speakers = [act for act in beat.acts if self._wants_quote(act, beat, tension)]
+        if beat.shape != "exchange":
+            speakers = speakers[:1]
         lines = [q for act in speakers if (q := self._quote(act))]
         if lines:
             as_block = beat.shape == "exchange" and len(lines) > 1

@@ -80,9 +80,11 @@ class Narrator:
         self._people = {
             pid: tuple({ctx.name(pid).lower(), ctx.short_name(pid).lower()}) for pid in ctx.names
         }
-        self._places = tuple(
-            sorted({name.lower() for name in ctx.place_names.values()}, key=len, reverse=True)
-        )
+        # Places, objectives and clues read badly when a sentence names one of them twice.
+        once = set(ctx.place_names.values())
+        once.update(ctx.objective_phrase(objective) for objective in ctx.objectives)
+        once.update(ctx.clue_head(clue) for clue in ctx.clues)
+        self._places = tuple(sorted({t.lower() for t in once if t}, key=len, reverse=True))
         self._proper = frozenset(word for term in self._anchors for word in _WORD.findall(term))
 
     # --- names ----------------------------------------------------------------------------------

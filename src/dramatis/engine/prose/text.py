@@ -134,7 +134,7 @@ def title_case(text: str) -> str:
     words = text.split()
     out = []
     for index, word in enumerate(words):
-        if index and word.lower() in small:
+        if 0 < index < len(words) - 1 and word.lower() in small:
             out.append(word.lower())
         elif word[:1].islower():
             out.append(word[:1].upper() + word[1:])

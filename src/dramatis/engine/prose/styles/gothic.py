@@ -338,7 +338,7 @@ RULES: dict[str, tuple[str, ...]] = {
     ),
     "bargain.partial": (
         "got a meagre bargain",
-        "gave {OFFER} and had little back",
+        "gave {OFFER} for little in return",
         "paid too dear",
         "came away with little",
     ),

@@ -186,7 +186,7 @@ RULES: dict[str, tuple[str, ...]] = {
         "went to bat for {T}",
         "took care of {T}",
         "did {T} a solid",
-        "stood {T} a favour",
+        "did {T} a favour",
     ),
     "help.ing": ("helping {T} out", "backing {T}", "covering for {T}"),
     "help.each": ("covering for each other", "watching each other's backs"),

@@ -342,7 +342,7 @@ RULES: dict[str, tuple[str, ...]] = {
     "pursue.vp": (
         "worked on {G}",
         "pushed on with {G}",
-        "kept after {G}",
+        "stuck with {G}",
         "put the time into {G}",
         "got back to {G}",
         "kept at {G}",
