@@ -157,6 +157,8 @@ def _campaign_lines(view: CampaignView) -> list[str]:
         lines.append(f"    {persona.name:<22} {persona.brain:<8}{where}")
     if view.tension is not None:
         lines.append(f"  tension {view.tension:.2f}")
+    if view.completion_reason:
+        lines.append(f"  ended: {view.completion_reason}")
     return lines
 
 

@@ -456,6 +456,7 @@ class CampaignService:
             created_at=c.created_at,
             updated_at=c.updated_at,
             forked_from=c.forked_from,
+            completion_reason=c.completion_reason,
             chronicler=c.chronicler.name,
             style=c.chronicler.style,
             last_turn=c.last_ledger,

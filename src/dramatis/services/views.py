@@ -59,6 +59,7 @@ class CampaignView(_View):
     created_at: str
     updated_at: str
     forked_from: str | None = None
+    completion_reason: str | None = None
     chronicler: str
     style: str
     last_turn: TurnLedger | None = None
