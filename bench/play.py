@@ -9,8 +9,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import statistics
 import tempfile
 import time
@@ -49,7 +49,9 @@ def endless(loaded: LoadedCampaign) -> LoadedCampaign:
         event.model_copy(update={"effect": event.effect.model_copy(update={"complete": False})})
         for event in world.events
     )
-    campaign = loaded.campaign.model_copy(update={"world": world.model_copy(update={"events": events})})
+    campaign = loaded.campaign.model_copy(
+        update={"world": world.model_copy(update={"events": events})}
+    )
     return dataclasses.replace(loaded, campaign=campaign)
 
 
@@ -74,7 +76,9 @@ async def load_times(folder: Path, campaign_id: str, repeats: int = 20) -> tuple
 
 
 async def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--turns", type=int, default=1000)
     parser.add_argument("--long-turns", type=int, default=10_000)
     args = parser.parse_args()
@@ -85,12 +89,17 @@ async def main() -> None:
             rates.append(rate)
         rate = statistics.median(rates)
         print(f"(b) offline play, {args.turns} turns x 4 personas through the services:")
-        print(f"    {rate:,.0f} turns/s (median of 3)   target 500 turns/s   ratio {rate / 500:.2f}")
+        print(
+            f"    {rate:,.0f} turns/s (median of 3)   target 500 turns/s   ratio {rate / 500:.2f}"
+        )
 
         long_dir = Path(tmp) / "long"
         started = time.perf_counter()
         campaign_id, _ = await play_turns(long_dir, args.long_turns)
-        print(f"    (built a {args.long_turns:,}-turn campaign in {time.perf_counter() - started:.1f} s)")
+        print(
+            f"    (built a {args.long_turns:,}-turn campaign"
+            f" in {time.perf_counter() - started:.1f} s)"
+        )
         with_snapshot, without = await load_times(long_dir, campaign_id)
         print(f"(c) loading the {args.long_turns:,}-turn campaign and its 4 personas:")
         print(f"    with snapshots    {with_snapshot:8.2f} ms (median)   target 10 ms")

@@ -46,10 +46,10 @@ def build_store(settings: Settings) -> EventStore:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BadRequest(f"cannot create the data directory {path.parent}: {exc.strerror}") from None
-    return SQLiteEventStore(
-        path, settings.tenant, table_prefix=settings.tenant_table_prefix
-    )
+        raise BadRequest(
+            f"cannot create the data directory {path.parent}: {exc.strerror}"
+        ) from None
+    return SQLiteEventStore(path, settings.tenant, table_prefix=settings.tenant_table_prefix)
 
 
 def build_brains(settings: Settings) -> dict[str, PersonaBrain]:

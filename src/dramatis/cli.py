@@ -76,10 +76,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Create a campaign from a campaign file (TOML) or a sample's name, play it, write its\n"
         "chronicle, and print a summary.\n\nsamples: " + ", ".join(_sample_names()),
     )
-    play.add_argument("campaign", metavar="CAMPAIGN_FILE", help="a campaign .toml file or a sample name")
-    play.add_argument("--turns", type=_positive_int, metavar="N", help="turns to play (default: the turn limit)")
-    play.add_argument("--seed", type=int, metavar="S", help="seed for the dice and the offline policy")
-    play.add_argument("--offline", action="store_true", help="every persona uses the offline policy")
+    play.add_argument(
+        "campaign", metavar="CAMPAIGN_FILE", help="a campaign .toml file or a sample name"
+    )
+    play.add_argument(
+        "--turns", type=_positive_int, metavar="N", help="turns to play (default: the turn limit)"
+    )
+    play.add_argument(
+        "--seed", type=int, metavar="S", help="seed for the dice and the offline policy"
+    )
+    play.add_argument(
+        "--offline", action="store_true", help="every persona uses the offline policy"
+    )
     play.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
     campaigns = command("campaigns", "list campaigns")
@@ -91,8 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     advance = command("advance", "play more turns of a campaign")
     advance.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
-    advance.add_argument("--turns", type=_positive_int, default=1, metavar="N", help="turns to play (default 1)")
-    advance.add_argument("--offline", action="store_true", help="every persona uses the offline policy")
+    advance.add_argument(
+        "--turns", type=_positive_int, default=1, metavar="N", help="turns to play (default 1)"
+    )
+    advance.add_argument(
+        "--offline", action="store_true", help="every persona uses the offline policy"
+    )
     advance.add_argument("--json", action="store_true", help="print a JSON object")
 
     archive = command("archive", "archive a campaign (it takes no more turns)")
@@ -103,11 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
         "write a campaign's chronicle (chapters are composed for turns not yet told)",
     )
     chronicle.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
-    chronicle.add_argument("--format", choices=["md", "json"], default="md", help="output format (default md)")
-    chronicle.add_argument("--out", type=Path, metavar="PATH", help="write to PATH instead of stdout")
+    chronicle.add_argument(
+        "--format", choices=["md", "json"], default="md", help="output format (default md)"
+    )
+    chronicle.add_argument(
+        "--out", type=Path, metavar="PATH", help="write to PATH instead of stdout"
+    )
 
     personas = command("personas", "manage character sheets")
-    persona_sub = personas.add_subparsers(dest="personas_command", metavar="ACTION", parser_class=_Parser)
+    persona_sub = personas.add_subparsers(
+        dest="personas_command", metavar="ACTION", parser_class=_Parser
+    )
     imp = persona_sub.add_parser(
         "import",
         help="import a character sheet (TOML, markdown sheet or Character Card V2 JSON)",
@@ -184,7 +202,10 @@ async def _cmd_play(app: Dramatis, args: argparse.Namespace) -> int:
     if args.json:
         data = result.view.to_json()
         data["chronicle_path"] = str(chronicle_path)
-        data["ledger"] = [ledger.model_dump(mode="json", exclude={"timestamp", "duration_seconds"}) for ledger in result.ledgers]
+        data["ledger"] = [
+            ledger.model_dump(mode="json", exclude={"timestamp", "duration_seconds"})
+            for ledger in result.ledgers
+        ]
         data["warnings"] = list(loaded.warnings)
         _print_json(data)
         return EXIT_OK
@@ -199,7 +220,8 @@ async def _cmd_play(app: Dramatis, args: argparse.Namespace) -> int:
             print(f"    {entry.persona_name}: {entry.action.value}{target} ({entry.outcome})")
     print()
     print(f"Chronicle: {chronicle_path}")
-    print(f"Next: dramatis advance {result.view.campaign_id[:8]}  ·  dramatis show {result.view.campaign_id[:8]}")
+    short_id = result.view.campaign_id[:8]
+    print(f"Next: dramatis advance {short_id}  ·  dramatis show {short_id}")
     return EXIT_OK
 
 
@@ -215,7 +237,10 @@ async def _cmd_campaigns(app: Dramatis, args: argparse.Namespace) -> int:
     for s in summaries:
         limit = f"/{s.turn_limit}" if s.turn_limit else ""
         turns = f"{s.turns}{limit}"
-        print(f"{s.campaign_id[:8]:<10}{s.name[:27]:<28}{s.status:<10}{turns:>9}  {s.persona_count:>8}  {s.updated_at[:16]}")
+        print(
+            f"{s.campaign_id[:8]:<10}{s.name[:27]:<28}{s.status:<10}{turns:>9}"
+            f"  {s.persona_count:>8}  {s.updated_at[:16]}"
+        )
     return EXIT_OK
 
 
@@ -229,7 +254,10 @@ async def _cmd_show(app: Dramatis, args: argparse.Namespace) -> int:
         print(f"  last turn ({view.last_turn.turn_number}):")
         for entry in view.last_turn.action_log:
             target = f" -> {entry.target_name}" if entry.target_name else ""
-            print(f"    {entry.persona_name}: {entry.action.value}{target} ({entry.outcome}) {entry.consequence}")
+            print(
+                f"    {entry.persona_name}: {entry.action.value}{target}"
+                f" ({entry.outcome}) {entry.consequence}"
+            )
     return EXIT_OK
 
 

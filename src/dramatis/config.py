@@ -23,6 +23,11 @@ def default_data_dir() -> Path:
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def default_config_dir() -> Path:
+    """The folder holding the optional config file and user themes (``themes/*.toml``)."""
+    return default_config_file().parent
+
+
 def default_config_file() -> Path:
     """The optional TOML settings file (``DRAMATIS_CONFIG`` overrides it)."""
     override = os.environ.get("DRAMATIS_CONFIG")
@@ -50,6 +55,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
+    human_timeout_seconds: float = Field(default=60.0, gt=0)  # a player's turn, then the fallback
+    keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
 
     @field_validator("db")
     @classmethod

@@ -149,7 +149,9 @@ class EventStore(Protocol):
         """Current version of a stream (0 if it does not exist for this tenant)."""
         ...
 
-    async def read_all(self, after_position: int = 0, limit: int | None = None) -> list[RecordedEvent]:
+    async def read_all(
+        self, after_position: int = 0, limit: int | None = None
+    ) -> list[RecordedEvent]:
         """This tenant's events with position > ``after_position``, in position order."""
         ...
 

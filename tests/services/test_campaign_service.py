@@ -31,7 +31,9 @@ async def test_a_turn_is_one_transaction_of_turn_and_decisions(
     assert kinds[0] == "TurnAdvanced"
     assert kinds[1:] == ["DecisionRecorded"] * len(view.personas)
     assert {r.metadata["correlation_id"] for r in records} == {f"{view.campaign_id}:1"}
-    assert [r.position for r in records] == list(range(records[0].position, records[-1].position + 1))
+    assert [r.position for r in records] == list(
+        range(records[0].position, records[-1].position + 1)
+    )
 
 
 class ExplodingStore:
@@ -52,7 +54,9 @@ class ExplodingStore:
         return await self._inner.append(appends, idempotency)
 
 
-async def test_a_failed_turn_leaves_no_half_turn(settings: Settings, salt_road: LoadedCampaign) -> None:
+async def test_a_failed_turn_leaves_no_half_turn(
+    settings: Settings, salt_road: LoadedCampaign
+) -> None:
     async with open_dramatis(settings, clock=FrozenClock()) as app:
         view = await app.campaigns.create(salt_road)
         await app.campaigns.start(view.campaign_id)

@@ -1,4 +1,4 @@
-"""The offline brain: the engine's deterministic, in-character policy behind the PersonaBrain port."""
+"""The offline brain: the engine's deterministic, in-character policy as a PersonaBrain."""
 
 from __future__ import annotations
 

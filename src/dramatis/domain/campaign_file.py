@@ -13,7 +13,7 @@ BrainKind = Literal["offline", "gemini", "human"]
 
 
 class PersonaEntry(BaseModel):
-    """One participant: a sheet path (relative to the campaign file) and the brain that drives it."""
+    """One participant: a sheet path (relative to the campaign file) and the brain driving it."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

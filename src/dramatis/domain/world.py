@@ -70,7 +70,9 @@ class BriefEvent(_Frozen):
     text: str = Field(min_length=1)  # narration the chronicler may quote
     trigger: Trigger
     effect: BriefEffect = BriefEffect()
-    witnesses: Literal["all", "present"] | str = "all"  # "present" = at ``location``; or a location id
+    witnesses: Literal["all", "present"] | str = (
+        "all"  # "present" = at ``location``; or a location id
+    )
     location: str | None = None
 
 
@@ -113,7 +115,9 @@ class WorldBrief(_Frozen):
         for ev in self.events:
             for loc_id in ev.effect.danger:
                 if loc_id not in known:
-                    raise ValueError(f"event {ev.id!r} changes danger of unknown location {loc_id!r}")
+                    raise ValueError(
+                        f"event {ev.id!r} changes danger of unknown location {loc_id!r}"
+                    )
         return self
 
     @model_validator(mode="after")

@@ -120,7 +120,9 @@ class CampaignService:
             events = Persona().ingest_character_sheet(persona_id, entry.sheet, at)
             appends.append(StreamAppend(persona_id, PERSONA_STREAM, 0, encode(events)))
             brain = "offline" if offline else entry.brain
-            participants.append(Participant(persona_id=persona_id, name=entry.sheet.name, brain=brain))
+            participants.append(
+                Participant(persona_id=persona_id, name=entry.sheet.name, brain=brain)
+            )
         created = Campaign.create(
             campaign_id=campaign_id,
             tenant_id=self.tenant_id,
@@ -133,7 +135,15 @@ class CampaignService:
             chronicler=spec.chronicler,
             at=at,
         )
-        appends.insert(0, StreamAppend(campaign_id, CAMPAIGN_STREAM, 0, encode(created, self._meta("create", idempotency_key))))
+        appends.insert(
+            0,
+            StreamAppend(
+                campaign_id,
+                CAMPAIGN_STREAM,
+                0,
+                encode(created, self._meta("create", idempotency_key)),
+            ),
+        )
         await self.store.append(appends, self._idem(idempotency_key, key_hash, campaign_id))
         return await self.show(campaign_id)
 
@@ -172,7 +182,7 @@ class CampaignService:
         progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
     ) -> PlayResult:
-        """Play up to ``turns`` turns (fewer if the campaign completes). Each turn is one transaction."""
+        """Play up to ``turns`` turns (fewer if the campaign completes); one transaction a turn."""
         if turns < 1:
             raise BadRequest(f"turns must be at least 1, not {turns}")
         campaign_id = await self.resolve_id(campaign_ref)
@@ -202,14 +212,18 @@ class CampaignService:
             await self.store.append([], record)
         return PlayResult(view=self._view(table.campaign), ledgers=tuple(ledgers))
 
-    async def complete(self, campaign_ref: str, reason: str = "ended by the players") -> CampaignView:
+    async def complete(
+        self, campaign_ref: str, reason: str = "ended by the players"
+    ) -> CampaignView:
         """End an active campaign before its turn limit."""
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         events = campaign.complete(reason, self.clock.now_iso())
         await self._append_campaign(campaign, events, "complete")
         return self._view(campaign)
 
-    async def archive(self, campaign_ref: str, *, idempotency_key: str | None = None) -> CampaignView:
+    async def archive(
+        self, campaign_ref: str, *, idempotency_key: str | None = None
+    ) -> CampaignView:
         """Archive a campaign: it keeps its history and takes no more turns."""
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         key_hash = command_hash("archive", campaign_id=campaign.campaign_id)
@@ -274,11 +288,15 @@ class CampaignService:
             raise BadRequest("give a campaign id (see: dramatis campaigns)")
         if len(ref) == 36 and await self.store.stream_version(ref) > 0:
             return ref
-        matches = [cid for cid in await self.store.list_streams(CAMPAIGN_STREAM) if cid.startswith(ref)]
+        matches = [
+            cid for cid in await self.store.list_streams(CAMPAIGN_STREAM) if cid.startswith(ref)
+        ]
         if not matches:
             raise NotFound(f"no campaign {campaign_ref!r} here (see: dramatis campaigns)")
         if len(matches) > 1:
-            raise BadRequest(f"{campaign_ref!r} matches {len(matches)} campaigns; give more of the id")
+            raise BadRequest(
+                f"{campaign_ref!r} matches {len(matches)} campaigns; give more of the id"
+            )
         return matches[0]
 
     # ------------------------------------------------------------------ turns
@@ -295,12 +313,16 @@ class CampaignService:
         }
         gemini_ids = {p.persona_id for p in table.campaign.participants if p.brain == "gemini"}
         if gemini_ids:
-            entries = [e for ledger in ledgers for e in ledger.action_log if e.persona_id in gemini_ids]
+            entries = [
+                e for ledger in ledgers for e in ledger.action_log if e.persona_id in gemini_ids
+            ]
             fell_back = sum(1 for e in entries if e.source != "gemini" and e.source != "cache")
             values["fallback rate"] = fell_back / len(entries)
         await self.control_plane.record_measurements(values)
 
-    async def _play_turn(self, table: _Table, *, offline: bool, append_ms: list[float]) -> TurnLedger:
+    async def _play_turn(
+        self, table: _Table, *, offline: bool, append_ms: list[float]
+    ) -> TurnLedger:
         campaign = table.campaign
         if campaign.world is None:
             raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
@@ -343,12 +365,24 @@ class CampaignService:
         campaign_events = campaign.advance_turn(resolution.ledger, resolution.world, at)
         outcomes = {entry.persona_id: entry.outcome for entry in resolution.ledger.action_log}
         meta = {"actor": "director", "correlation_id": f"{campaign.campaign_id}:{turn}"}
-        appends = [StreamAppend(campaign.campaign_id, CAMPAIGN_STREAM, campaign.version, encode(campaign_events, meta))]
+        appends = [
+            StreamAppend(
+                campaign.campaign_id,
+                CAMPAIGN_STREAM,
+                campaign.version,
+                encode(campaign_events, meta),
+            )
+        ]
         persona_events: dict[str, list[DomainEvent]] = {}
         for pid, decision in decisions.items():
             persona = table.personas[pid]
             events = persona.record_decision(
-                campaign.campaign_id, turn, decision, describe_context(contexts[pid]), at, outcomes.get(pid)
+                campaign.campaign_id,
+                turn,
+                decision,
+                describe_context(contexts[pid]),
+                at,
+                outcomes.get(pid),
             )
             persona_events[pid] = events
             appends.append(StreamAppend(pid, PERSONA_STREAM, persona.version, encode(events, meta)))
@@ -370,7 +404,9 @@ class CampaignService:
         brain = self.brains.get(brain_kind)
         if brain is None:
             reason = (
-                "no player at the keyboard" if brain_kind == "human" else f"{brain_kind} brain not configured"
+                "no player at the keyboard"
+                if brain_kind == "human"
+                else f"{brain_kind} brain not configured"
             )
             return _with_fallback(decide_offline(context), reason)
         async with self._decision_slots:
@@ -400,9 +436,14 @@ class CampaignService:
         key_hash: str = "",
     ) -> None:
         append = StreamAppend(
-            campaign.campaign_id, CAMPAIGN_STREAM, campaign.version, encode(events, self._meta(command, idempotency_key))
+            campaign.campaign_id,
+            CAMPAIGN_STREAM,
+            campaign.version,
+            encode(events, self._meta(command, idempotency_key)),
         )
-        await self.store.append([append], self._idem(idempotency_key, key_hash, campaign.campaign_id))
+        await self.store.append(
+            [append], self._idem(idempotency_key, key_hash, campaign.campaign_id)
+        )
         for event in events:
             campaign.apply(event)
 
@@ -419,7 +460,9 @@ class CampaignService:
         return record.result
 
     @staticmethod
-    def _idem(key: str | None, key_hash: str, campaign_id: str, **extra: Any) -> IdempotencyRecord | None:
+    def _idem(
+        key: str | None, key_hash: str, campaign_id: str, **extra: Any
+    ) -> IdempotencyRecord | None:
         if key is None:
             return None
         return IdempotencyRecord(key, key_hash, {"campaign_id": campaign_id, **extra})
@@ -447,7 +490,9 @@ class CampaignService:
                     persona_id=p.persona_id,
                     name=p.name,
                     brain=p.brain,
-                    location=locations.get(positions.get(p.persona_id, ""), positions.get(p.persona_id)),
+                    location=locations.get(
+                        positions.get(p.persona_id, ""), positions.get(p.persona_id)
+                    ),
                 )
                 for p in c.participants
             ),

@@ -45,7 +45,9 @@ class ChronicleService:
         except StreamNotFound:
             return Chronicle.for_campaign(campaign_id)
 
-    async def compose_next(self, campaign_ref: str, *, allow_partial: bool = True) -> ChapterView | None:
+    async def compose_next(
+        self, campaign_ref: str, *, allow_partial: bool = True
+    ) -> ChapterView | None:
         """Write the next chapter from turns not yet told; None when every turn is told.
 
         A chapter covers the chronicler's ``turns_per_chapter`` turns; with ``allow_partial`` a
@@ -126,7 +128,11 @@ class ChronicleService:
                 at=self.clock.now_iso(),
             )
             await self.store.append(
-                [StreamAppend(chronicle.chronicle_id, CHRONICLE_STREAM, chronicle.version, encode(events))]
+                [
+                    StreamAppend(
+                        chronicle.chronicle_id, CHRONICLE_STREAM, chronicle.version, encode(events)
+                    )
+                ]
             )
             for event in events:
                 chronicle.apply(event)

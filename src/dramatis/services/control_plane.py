@@ -21,12 +21,27 @@ DEFAULT_FLAGS = (
 )
 
 DEFAULT_SLOS = (
-    SLO(name="turn p95", comparator="<", objective=2.0, unit="s",
-        measurement_source="TurnLedger.duration_seconds of the turns played"),
-    SLO(name="fallback rate", comparator="<", objective=0.05, unit="ratio",
-        measurement_source="DecisionRecorded provenance: share of gemini decisions that fell back"),
-    SLO(name="append p99", comparator="<", objective=20.0, unit="ms",
-        measurement_source="CampaignService timing of each turn's event-store append"),
+    SLO(
+        name="turn p95",
+        comparator="<",
+        objective=2.0,
+        unit="s",
+        measurement_source="TurnLedger.duration_seconds of the turns played",
+    ),
+    SLO(
+        name="fallback rate",
+        comparator="<",
+        objective=0.05,
+        unit="ratio",
+        measurement_source="DecisionRecorded provenance: share of gemini decisions that fell back",
+    ),
+    SLO(
+        name="append p99",
+        comparator="<",
+        objective=20.0,
+        unit="ms",
+        measurement_source="CampaignService timing of each turn's event-store append",
+    ),
 )
 
 RUNBOOKS = (
@@ -82,7 +97,9 @@ class ControlPlaneService:
     async def register_runbook(self, name: str, markdown: str) -> ControlPlane:
         """Add or replace a runbook."""
         plane = await self.load()
-        return await self._append(plane, plane.register_runbook(name, markdown, self.clock.now_iso()))
+        return await self._append(
+            plane, plane.register_runbook(name, markdown, self.clock.now_iso())
+        )
 
     async def _seed(self) -> ControlPlane:
         plane = ControlPlane()

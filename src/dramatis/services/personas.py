@@ -31,12 +31,21 @@ class PersonaService:
         sheet_hash = loaded.sheet.sheet_hash()
         for existing in await self.list_personas():
             if existing.sheet_hash == sheet_hash:
-                warnings.append(f"{loaded.sheet.name} was already imported as {existing.persona_id}")
+                warnings.append(
+                    f"{loaded.sheet.name} was already imported as {existing.persona_id}"
+                )
                 return existing, warnings
         persona_id = str(uuid.uuid4())
         events = Persona().ingest_character_sheet(persona_id, loaded.sheet, self.clock.now_iso())
         await self.store.append(
-            [StreamAppend(persona_id, PERSONA_STREAM, 0, encode(events, {"actor": "player", "source": str(path)}))]
+            [
+                StreamAppend(
+                    persona_id,
+                    PERSONA_STREAM,
+                    0,
+                    encode(events, {"actor": "player", "source": str(path)}),
+                )
+            ]
         )
         return await self.get(persona_id), warnings
 
@@ -81,7 +90,9 @@ class PersonaService:
         try:
             return await load_aggregate(self.store, Persona, persona_id)
         except StreamNotFound:
-            raise NotFound(f"no persona {persona_id!r} here (see: dramatis personas list)") from None
+            raise NotFound(
+                f"no persona {persona_id!r} here (see: dramatis personas list)"
+            ) from None
 
     async def list_personas(self) -> list[PersonaView]:
         """Every persona of the tenant, by name."""
