@@ -166,3 +166,17 @@ async def test_two_writers_on_one_campaign_never_double_a_turn(
         errors = [r for r in results if isinstance(r, BaseException)]
         assert len(errors) == 1 and isinstance(errors[0], ConcurrencyError)
         assert (await one.campaigns.show(view.campaign_id)).turns == 1
+
+
+async def test_ledger_ranges_read_the_right_turns(
+    app: Dramatis, endless_salt_road: LoadedCampaign
+) -> None:
+    view = await app.campaigns.create(endless_salt_road, turn_limit=50)
+    await app.campaigns.start(view.campaign_id)
+    await app.campaigns.advance(view.campaign_id, turns=12)
+    everything = await app.campaigns.ledger(view.campaign_id)
+    assert [ledger.turn_number for ledger in everything] == list(range(1, 13))
+    middle = await app.campaigns.ledger(view.campaign_id, 5, 7)
+    assert middle == everything[4:7]
+    assert await app.campaigns.ledger(view.campaign_id, last=3) == everything[-3:]
+    assert await app.campaigns.ledger(view.campaign_id, last=100) == everything

@@ -264,11 +264,23 @@ class CampaignService:
         return await self._load_campaign(await self.resolve_id(campaign_ref))
 
     async def ledger(
-        self, campaign_ref: str, from_turn: int = 1, to_turn: int | None = None
+        self,
+        campaign_ref: str,
+        from_turn: int = 1,
+        to_turn: int | None = None,
+        *,
+        last: int | None = None,
     ) -> list[TurnLedger]:
-        """The turn ledger entries from ``from_turn`` to ``to_turn`` (inclusive)."""
-        campaign_id = await self.resolve_id(campaign_ref)
-        records = await self.store.read_stream(campaign_id)
+        """The turn ledger entries from ``from_turn`` to ``to_turn`` (inclusive), or the ``last``
+        N turns. Reads only the tail of the stream that can hold them."""
+        campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
+        if last is not None:
+            from_turn = max(1, campaign.current_turn - last + 1)
+        # The stream opens with CampaignCreated and CampaignStarted, and every turn adds at least
+        # one event, so turn t sits past version t - first_turn + 2.
+        first_turn = (campaign.forked_at_turn or 0) + 1
+        after_version = max(0, from_turn - first_turn + 2)
+        records = await self.store.read_stream(campaign.campaign_id, after_version=after_version)
         ledgers = []
         for record in records:
             if record.event_type != TurnAdvanced.event_type:

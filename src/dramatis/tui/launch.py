@@ -1,4 +1,4 @@
-"""Entry to the terminal app from the command line."""
+"""Entry to the terminal app from the command line (``dramatis`` with no command)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ import sys
 
 
 def launch_tui() -> int:
-    """Open the terminal app. Until it lands, explain what the command line can do instead."""
-    print(
-        "dramatis: the terminal app is not in this build yet. Play headless meanwhile:\n"
-        "  dramatis play salt-road --offline     play a sample campaign\n"
-        "  dramatis campaigns                    list your campaigns\n"
-        "  dramatis --help                       every command",
-        file=sys.stderr,
-    )
+    """Open the terminal app on the configured database; 2 for a bad configuration."""
+    from dramatis.config import Settings
+
+    try:
+        settings = Settings()
+    except Exception as exc:  # pydantic ValidationError: a bad DRAMATIS_* variable or config file
+        first = next(
+            (line.strip() for line in str(exc).splitlines()[1:3] if line.strip()), str(exc)
+        )
+        print(f"dramatis: bad configuration: {first}", file=sys.stderr)
+        return 2
+    from dramatis.tui.app import DramatisApp
+
+    DramatisApp(settings).run()
     return 0

@@ -1,0 +1,645 @@
+"""Screen 2, Play: the current turn, the world, the running log; advance, auto-play, take control.
+
+Turns are played in a worker (``campaigns.advance`` one turn at a time), so the UI keeps drawing
+while personas think. A persona controlled by the player makes the worker wait inside
+``HumanBrain.decide``; this screen shows its options and answers with the number keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, RichLog, Static
+
+from dramatis.domain.ledger import TurnLedger
+from dramatis.domain.world import WorldBrief
+from dramatis.services.human import PendingChoice
+from dramatis.services.views import CampaignView
+from dramatis.tui.text import clean, safe
+from dramatis.tui.widgets.bars import TopBar
+from dramatis.tui.widgets.format import BRAIN_LABELS, turns_text
+from dramatis.tui.widgets.turns import (
+    SOURCE_LABELS,
+    action_phrase,
+    log_lines,
+    outcome_text,
+    tension_bars,
+    tension_style,
+    world_panel,
+)
+
+if TYPE_CHECKING:
+    from dramatis.tui.app import DramatisApp
+
+LOG_TURNS = 30  # turns kept in the running log
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+MAX_AUTOPLAY = 10_000
+
+
+class TurnLog(RichLog):
+    """The running log; re-wrapped when its width changes."""
+
+    _width = 0
+
+    def on_resize(self) -> None:
+        width = self.scrollable_content_region.width
+        if width != self._width:
+            self._width = width
+            rewrap = getattr(self.screen, "rewrite_log", None)
+            if rewrap is not None:
+                self.call_after_refresh(rewrap)
+
+
+class AutoPlayScreen(ModalScreen[int | None]):
+    """How many turns to auto-play (a small modal; enter confirms, escape cancels)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "cancel", id="autoplay.cancel")
+    ]
+
+    DEFAULT_CSS = """
+    AutoPlayScreen { align: center middle; }
+    AutoPlayScreen > Vertical {
+        width: 44; height: auto; border: round $primary; background: $surface; padding: 0 1;
+    }
+    AutoPlayScreen Label { color: $primary; text-style: bold; }
+    AutoPlayScreen .error { color: $error; height: auto; }
+    AutoPlayScreen .muted { color: $text-muted; }
+    """
+
+    def __init__(self, default: int = 10) -> None:
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Auto-play how many turns?")
+            yield Input(str(self.default), id="count", compact=True)
+            yield Static("", classes="error", id="count-error")
+            yield Static("enter starts · esc cancels", classes="muted")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text.isdigit() or not 1 <= int(text) <= MAX_AUTOPLAY:
+            self.query_one("#count-error", Static).update(
+                f"A whole number from 1 to {MAX_AUTOPLAY:,}."
+            )
+            return
+        self.dismiss(int(text))
+
+
+def _choose_bindings() -> list[BindingType]:
+    bindings: list[BindingType] = [
+        Binding(
+            "1",
+            "choose(0)",
+            "choose",
+            key_display="1-9",
+            id="play.choose.1",
+            tooltip="Pick option 1-9 for your persona",
+        )
+    ]
+    bindings += [
+        Binding(str(n), f"choose({n - 1})", f"choose {n}", show=False, id=f"play.choose.{n}")
+        for n in range(2, 10)
+    ]
+    return bindings
+
+
+class PlayScreen(Screen[None]):
+    """One campaign, turn by turn."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "advance", "next turn", id="play.advance", tooltip="Play the next turn"),
+        Binding("p", "autoplay", "auto-play", id="play.autoplay", tooltip="Auto-play N turns"),
+        Binding("p", "pause", "pause", id="play.pause", tooltip="Pause auto-play after this turn"),
+        Binding("p", "resume", "resume", id="play.resume", tooltip="Resume a paused auto-play"),
+        Binding("escape", "stop", "stop", id="play.stop", tooltip="Stop auto-play after this turn"),
+        *_choose_bindings(),
+        Binding("c", "chronicle", "chronicle", id="play.chronicle", tooltip="Read the chronicle"),
+        Binding(
+            "i",
+            "inspect",
+            "inspect",
+            id="play.inspect",
+            tooltip="Why did the highlighted persona do that?",
+        ),
+    ]
+
+    DEFAULT_CSS = """
+    PlayScreen #play-top { height: 1; background: $panel; }
+    PlayScreen #play-top TopBar { width: 1fr; }
+    PlayScreen #tension { width: auto; padding: 0 1; background: $panel; }
+    PlayScreen #play-body { height: 1fr; }
+    PlayScreen #world {
+        width: 34; border-right: vkey $panel; padding: 0 1; scrollbar-size-vertical: 1;
+    }
+    PlayScreen #right { width: 1fr; }
+    PlayScreen #turn-title {
+        height: 1; padding: 0 1; color: $primary; text-style: bold; margin-top: 1;
+    }
+    PlayScreen #turn-table {
+        height: auto; max-height: 10; background: $background; overflow-x: hidden;
+    }
+    PlayScreen #choice {
+        height: auto; display: none; border: round $accent; margin: 0 1; padding: 0 1;
+        border-title-color: $accent; border-title-style: bold;
+    }
+    PlayScreen #choice.-pending { display: block; }
+    PlayScreen #choice-options { height: auto; }
+    PlayScreen #choice-timeout { color: $text-muted; height: 1; }
+    PlayScreen #log-title {
+        height: 1; padding: 0 1; color: $primary; text-style: bold; margin-top: 1;
+    }
+    PlayScreen #log {
+        height: 1fr; background: $background; padding: 0 1;
+        scrollbar-size-vertical: 1; overflow-x: hidden;
+    }
+    PlayScreen #autoplay { height: 1; display: none; padding: 0 1; background: $panel; }
+    PlayScreen #autoplay.-running { display: block; }
+    PlayScreen #autoplay Label { width: auto; padding-right: 1; }
+    PlayScreen #autoplay ProgressBar { width: 1fr; }
+    PlayScreen #autoplay #autoplay-hint { color: $text-muted; padding-left: 1; }
+    PlayScreen.narrow #world { width: 28; }
+    PlayScreen.narrow #turn-title { margin-top: 0; }
+    PlayScreen.narrow #log-title { margin-top: 0; }
+    PlayScreen.narrow #turn-table { max-height: 6; }
+    """
+
+    busy: reactive[bool] = reactive(False, bindings=True)
+    paused: reactive[bool] = reactive(False, bindings=True)
+    pending: reactive[bool] = reactive(False, bindings=True)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view: CampaignView | None = None
+        self.brief: WorldBrief | None = None
+        self._brief_for: str | None = None
+        self.ledgers: dict[int, TurnLedger] = {}
+        self._ledgers_for: str | None = None
+        self._stop = False
+        self._resume = asyncio.Event()
+        self._resume.set()
+        self._spin = 0
+        self._spinner: Timer | None = None
+        self._countdown: Timer | None = None
+        self._choice: PendingChoice | None = None
+        self._choice_started = 0.0
+        self._answered: set[str] = set()
+
+    @property
+    def dramatis_app(self) -> DramatisApp:
+        return cast("DramatisApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="play-top"):
+            yield TopBar(id="play-bar")
+            yield Static(id="tension")
+        with Horizontal(id="play-body"):
+            with VerticalScroll(id="world"):
+                yield Static(id="world-body")
+            with Vertical(id="right"):
+                yield Static("", id="turn-title")
+                yield DataTable(id="turn-table", cursor_type="row", show_header=False)
+                with Vertical(id="choice"):
+                    yield Static(id="choice-options")
+                    yield Static(id="choice-timeout")
+                yield Static("Log", id="log-title")
+                yield TurnLog(
+                    id="log",
+                    wrap=True,
+                    markup=False,
+                    max_lines=2000,
+                    auto_scroll=True,
+                    min_width=20,
+                )
+        with Horizontal(id="autoplay"):
+            yield Label("auto-play", id="autoplay-label")
+            yield ProgressBar(id="autoplay-bar", show_eta=False)
+            yield Static("p pause · esc stop", id="autoplay-hint")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#turn-table", DataTable)
+        table.add_column("Persona", key="persona")
+        table.add_column("Action", key="action")
+        table.add_column("Result", key="result")
+        table.add_column("By", key="by")
+        self._apply_width()
+
+    def on_resize(self) -> None:
+        self._apply_width()
+
+    def _apply_width(self) -> None:
+        self.set_class(self.app.size.width < 100 or self.app.size.height < 30, "narrow")
+
+    @property
+    def colours(self) -> dict[str, str]:
+        theme = self.app.current_theme
+        return {
+            name: value
+            for name in ("primary", "secondary", "accent", "success", "warning", "error")
+            if (value := getattr(theme, name, None))
+        }
+
+    # ------------------------------------------------------------------ data
+
+    async def refresh_data(self) -> None:
+        app = self.dramatis_app
+        dramatis = app.dramatis
+        if dramatis is None:
+            return
+        campaign_id = app.campaign_id
+        if campaign_id is None:
+            self.view = None
+            self.query_one(TopBar).set(
+                Text("No campaign open", style="bold"), Text("1 setup", style="dim")
+            )
+            self.query_one("#world-body", Static).update(
+                Text("Choose or start a campaign on the Setup screen (press 1).", style="dim")
+            )
+            return
+        view = await dramatis.campaigns.show(campaign_id)
+        if self._brief_for != campaign_id:
+            self.brief = (await dramatis.campaigns.get(campaign_id)).brief
+            self._brief_for = campaign_id
+        if self._ledgers_for != campaign_id:
+            self.ledgers = {}
+            self._ledgers_for = campaign_id
+            self.query_one("#log", RichLog).clear()
+            self._log_opening()
+        known = max(self.ledgers, default=0)
+        if view.turns > known:
+            start = max(known + 1, view.turns - LOG_TURNS + 1)
+            if start == view.turns and view.last_turn is not None:
+                new = [view.last_turn]
+            else:
+                new = await dramatis.campaigns.ledger(campaign_id, from_turn=start)
+            self._add_ledgers(new)
+        self.view = view
+        self._show_view()
+
+    def rewrite_log(self) -> None:
+        """Write the opening and the kept turns again (after a resize, so lines wrap anew)."""
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        self._log_opening()
+        colours = self.colours
+        for turn in sorted(self.ledgers):
+            for line in log_lines(self.ledgers[turn], colours):
+                log.write(line)
+
+    def _log_opening(self) -> None:
+        if self.brief is not None and self.brief.opening:
+            log = self.query_one("#log", RichLog)
+            log.write(safe(self.brief.opening.strip(), "italic"))
+
+    def _add_ledgers(self, ledgers: list[TurnLedger] | tuple[TurnLedger, ...]) -> None:
+        log = self.query_one("#log", RichLog)
+        colours = self.colours
+        for ledger in ledgers:
+            if ledger.turn_number in self.ledgers:
+                continue
+            self.ledgers[ledger.turn_number] = ledger
+            for line in log_lines(ledger, colours):
+                log.write(line)
+        for turn in sorted(self.ledgers)[:-LOG_TURNS]:
+            del self.ledgers[turn]
+
+    def _show_view(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        colours = self.colours
+        title = safe(view.name, "bold")
+        limit = f" of {view.turn_limit}" if view.turn_limit else ""
+        title.append(f"  ·  turn {view.turns}{limit}", style="")
+        if view.status != "active":
+            title.append(f"  ·  {view.status}", style=colours.get("secondary", ""))
+        self.query_one(TopBar).set(title)
+        tension = view.tension or 0.0
+        gauge = Text("tension ", style="dim")
+        gauge.append(tension_bars(view.tension_history, 16), style=tension_style(tension, colours))
+        gauge.append(f" {tension:.2f}", style="bold")
+        self.query_one("#tension", Static).update(gauge)
+        names = {p.persona_id: p.name for p in view.personas}
+        self.query_one("#world-body", Static).update(
+            world_panel(view.world, self.brief, names, colours)
+        )
+        self._show_turn()
+
+    def _show_turn(self) -> None:
+        view = self.view
+        if view is None:
+            return
+        table = self.query_one("#turn-table", DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        title = self.query_one("#turn-title", Static)
+        waiting = {choice.persona_id for choice in self.dramatis_app.human.pending}
+        if self.busy:
+            title.update(f"Turn {view.turns + 1}  ·  the personas are thinking…")
+            frame = SPINNER[self._spin % len(SPINNER)] if self.dramatis_app.animate else "…"
+            for p in view.personas:
+                if p.persona_id in waiting:
+                    status = Text("▸ waiting for you…", style=self.colours.get("accent", ""))
+                else:
+                    status = Text(f"{frame} thinking", style="dim")
+                table.add_row(
+                    safe(p.name, "bold"),
+                    status,
+                    "",
+                    BRAIN_LABELS.get(p.brain, p.brain),
+                    key=p.persona_id,
+                )
+        else:
+            ledger = self.ledgers.get(view.turns)
+            if ledger is None:
+                if view.turns == 0 and view.status == "active":
+                    title.update("Ready: press space to play turn 1")
+                else:
+                    title.update(turns_text(view.turns, view.turn_limit) + " turns")
+                for p in view.personas:
+                    table.add_row(
+                        safe(p.name, "bold"),
+                        Text(""),
+                        Text(""),
+                        BRAIN_LABELS.get(p.brain, p.brain),
+                        key=p.persona_id,
+                    )
+            else:
+                title.update(f"Turn {ledger.turn_number}")
+                entries = {entry.persona_id: entry for entry in ledger.action_log}
+                for p in view.personas:
+                    entry = entries.get(p.persona_id)
+                    if entry is None:
+                        table.add_row(safe(p.name, "bold"), "", "", "", key=p.persona_id)
+                        continue
+                    table.add_row(
+                        safe(p.name, "bold"),
+                        safe(action_phrase(entry)),
+                        outcome_text(entry, self.colours),
+                        Text(SOURCE_LABELS.get(entry.source, entry.source), style="dim"),
+                        key=p.persona_id,
+                    )
+        if table.row_count:
+            table.move_cursor(row=min(max(cursor, 0), table.row_count - 1), animate=False)
+
+    # ------------------------------------------------------------------ bindings
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "autoplay":
+            return not self.busy
+        if action == "pause":
+            return self.busy and not self.paused and self._autoplaying
+        if action == "resume":
+            return self.busy and self.paused
+        if action == "stop":
+            return self.busy and self._autoplaying
+        if action == "choose":
+            return self.pending
+        if action == "advance":
+            return True if not self.busy else None
+        return True
+
+    _autoplaying = False
+
+    def action_advance(self) -> None:
+        if self._can_play():
+            self.play_turns(1)
+
+    def action_autoplay(self) -> None:
+        if self._can_play():
+            self.app.push_screen(AutoPlayScreen(), self._autoplay_chosen)
+
+    def _autoplay_chosen(self, count: int | None) -> None:
+        if count:
+            self.play_turns(count)
+
+    def action_pause(self) -> None:
+        self.paused = True
+        self._resume.clear()
+        self.query_one("#autoplay-hint", Static).update("paused · p resume · esc stop")
+
+    def action_resume(self) -> None:
+        self.paused = False
+        self._resume.set()
+        self.query_one("#autoplay-hint", Static).update("p pause · esc stop")
+
+    def action_stop(self) -> None:
+        self._stop = True
+        self.paused = False
+        self._resume.set()
+        self.query_one("#autoplay-hint", Static).update("stopping after this turn…")
+
+    def action_choose(self, index: int) -> None:
+        choice = self._choice
+        if choice is None:
+            return
+        try:
+            self.dramatis_app.human.choose(choice.persona_id, index)
+        except IndexError as exc:
+            self.notify(str(exc), severity="warning", timeout=3)
+            return
+        except LookupError:
+            pass  # the timeout won the race; the fallback already acted
+        self._answered.add(choice.persona_id)
+        self._choice = None
+        self.show_pending()
+
+    async def action_chronicle(self) -> None:
+        await self.dramatis_app.go("chronicle")
+
+    async def action_inspect(self) -> None:
+        table = self.query_one("#turn-table", DataTable)
+        if table.row_count:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+            if key:
+                self.dramatis_app.persona_id = key
+        await self.dramatis_app.go("persona")
+
+    def _can_play(self) -> bool:
+        view = self.view
+        if view is None:
+            self.notify("Open a campaign first: press 1 for Setup.", severity="warning", timeout=3)
+            return False
+        if self.busy:
+            return False
+        if view.status != "active":
+            self.notify(
+                f"This campaign is {view.status} after {view.turns} turns; it takes no more turns.",
+                severity="warning",
+                timeout=4,
+            )
+            return False
+        return True
+
+    # ------------------------------------------------------------------ playing
+
+    @work(exclusive=True, group="turns")
+    async def play_turns(self, count: int) -> None:
+        """Play ``count`` turns, one transaction each, honouring stop, pause and the end."""
+        from dramatis.tui.app import USER_ERRORS
+
+        app = self.dramatis_app
+        dramatis = app.dramatis
+        view = self.view
+        if dramatis is None or view is None:
+            return
+        campaign_id = view.campaign_id
+        self._stop = False
+        self.paused = False
+        self._resume.set()
+        self._autoplaying = count > 1
+        bar = self.query_one("#autoplay-bar", ProgressBar)
+        bar.update(total=count, progress=0)
+        self.query_one("#autoplay-label", Label).update(f"auto-play {count} turns")
+        self.query_one("#autoplay-hint", Static).update("p pause · esc stop")
+        self.query_one("#autoplay").set_class(count > 1, "-running")
+        self.busy = True
+        self._start_spinner()
+        played = 0
+        try:
+            for _ in range(count):
+                await self._resume.wait()
+                if self._stop or app.campaign_id != campaign_id:
+                    break
+                self._show_turn()
+                try:
+                    result = await dramatis.campaigns.advance(campaign_id, turns=1)
+                except USER_ERRORS as exc:
+                    app.notify(
+                        clean(str(exc)),
+                        markup=False,
+                        severity="error",
+                        title="The turn was not played",
+                    )
+                    break
+                finally:
+                    self._answered.clear()
+                    self.show_pending()
+                played += 1
+                bar.advance(1)
+                if app.campaign_id == campaign_id:
+                    self._add_ledgers(result.ledgers)
+                    self.view = result.view
+                    self._show_view()
+                if result.view.status != "active":
+                    app.notify(
+                        clean(
+                            f"{result.view.name} is {result.view.status} "
+                            f"after {result.view.turns} turns."
+                        ),
+                        markup=False,
+                        title="The end",
+                        timeout=6,
+                    )
+                    break
+        finally:
+            self.busy = False
+            self.paused = False
+            self._autoplaying = False
+            self._stop_spinner()
+            self.query_one("#autoplay").set_class(False, "-running")
+            self._show_turn()
+        if count > 1 and played < count and self.view is not None and self.view.status == "active":
+            self.notify(f"Auto-play stopped after {played} of {count} turns.", timeout=3)
+
+    def _start_spinner(self) -> None:
+        if self.dramatis_app.animate and self._spinner is None:
+            self._spinner = self.set_interval(0.1, self._tick_spinner)
+
+    def _stop_spinner(self) -> None:
+        if self._spinner is not None:
+            self._spinner.stop()
+            self._spinner = None
+
+    def _tick_spinner(self) -> None:
+        self._spin += 1
+        if self.busy and self.view is not None:
+            table = self.query_one("#turn-table", DataTable)
+            frame = SPINNER[self._spin % len(SPINNER)]
+            waiting = {choice.persona_id for choice in self.dramatis_app.human.pending}
+            for p in self.view.personas:
+                if p.persona_id not in waiting and p.persona_id in table.rows:
+                    table.update_cell(
+                        p.persona_id, "action", Text(f"{frame} thinking", style="dim")
+                    )
+
+    # ------------------------------------------------------------------ human players
+
+    def show_pending(self) -> None:
+        """Show the options of the first persona of this campaign waiting for the player."""
+        view = self.view
+        waiting = [
+            choice
+            for choice in self.dramatis_app.human.pending
+            if view is not None
+            and choice.context.campaign_id == view.campaign_id
+            and choice.persona_id not in self._answered
+        ]
+        panel = self.query_one("#choice", Vertical)
+        if not waiting:
+            self._choice = None
+            self.pending = False
+            panel.set_class(False, "-pending")
+            if self._countdown is not None:
+                self._countdown.stop()
+                self._countdown = None
+            if self.busy:
+                self._show_turn()
+            return
+        choice = waiting[0]
+        if self._choice is None or self._choice.persona_id != choice.persona_id:
+            self._choice_started = asyncio.get_running_loop().time()
+        self._choice = choice
+        self.pending = True
+        name = choice.context.names.get(choice.persona_id, "your persona")
+        panel.border_title = clean(f"Your move, {name}")
+        options = Text()
+        for number, option in enumerate(choice.context.options[:9], start=1):
+            if number > 1:
+                options.append("   ")
+            options.append(f"{number} ", style=f"bold {self.colours.get('accent', '')}")
+            options.append_text(safe(option.label))
+        self.query_one("#choice-options", Static).update(options)
+        self._update_countdown()
+        panel.set_class(True, "-pending")
+        if self.dramatis_app.animate and self._countdown is None:
+            self._countdown = self.set_interval(1.0, self._update_countdown)
+        self._show_turn()
+
+    def _update_countdown(self) -> None:
+        choice = self._choice
+        if choice is None:
+            return
+        if self.dramatis_app.animate:
+            left = choice.timeout_seconds - (
+                asyncio.get_running_loop().time() - self._choice_started
+            )
+            when = f"in {max(0, left):.0f} s"
+        else:
+            when = f"after {choice.timeout_seconds:g} s"
+        count = min(9, len(choice.context.options))
+        text = f"press 1-{count} · the fallback acts {when}"
+        self.query_one("#choice-timeout", Static).update(text)
+
+    def on_screen_resume(self) -> None:
+        if self.dramatis_app.human.pending:
+            self.show_pending()
