@@ -43,7 +43,6 @@ def _ledger_by_name(played: dict) -> list[dict]:
     names = {p["persona_id"]: p["name"] for p in played["personas"]}
     turns = []
     for turn in played["ledger"]:
-        turn = {k: v for k, v in turn.items() if k not in ("timestamp", "duration_seconds")}
         actions = []
         for entry in turn["action_log"]:
             entry = dict(entry)

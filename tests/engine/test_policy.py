@@ -202,3 +202,106 @@ def test_every_option_gets_a_score_and_a_factor(pid: str) -> None:
     for item in scored:
         assert 0.0 <= item.noise <= 0.3
         assert item.factor
+
+
+# ---------------------------------------------------------------------- travel
+
+ROAD = WorldBrief(
+    locations=(
+        Location(id="camp", name="the Camp", exits=("ford", "pass")),
+        Location(id="ford", name="the Ford", exits=("camp", "gate"), danger=0.1),
+        Location(id="pass", name="the Pass", exits=("camp", "gate"), danger=0.8),
+        Location(id="gate", name="the Gate", exits=("ford", "pass"), danger=0.1),
+    ),
+    start_location="camp",
+    tension=0.6,
+    objectives=(Objective(name="deliver the salt", target=4, location="gate"),),
+)
+DRIVER = CharacterSheet(
+    name="Ana Varga",
+    personality=("cautious", "meticulous"),
+    decision_weights={"self_preservation": 0.8, "mission": 0.9},
+    goals=("deliver the salt to the gate",),
+)
+RIDER = CharacterSheet(
+    name="Iso Marren",
+    personality=("reckless", "brave"),
+    decision_weights={"self_preservation": 0.1, "mission": 0.9},
+    goals=("deliver the salt to the gate",),
+)
+
+
+def _alone(brief: WorldBrief, sheet: CharacterSheet, at: str | None = None) -> WorldState:
+    world = initial_world(brief, ["me"], seed=1, names={"me": sheet.name})
+    return world if at is None else world.model_copy(update={"positions": {"me": at}})
+
+
+def test_a_persona_heads_for_an_objective_that_lies_several_moves_away() -> None:
+    world = _alone(ROAD, DRIVER)
+    chosen = decisions_over_turns(ROAD, world, {"me": DRIVER}, "me", turns=100)
+    first_steps = sum(n for (kind, _), n in chosen.items() if kind is K.MOVE)
+    assert first_steps >= 80, chosen
+    # ...and once there, it works on it rather than wandering off.
+    there = _alone(ROAD, DRIVER, at="gate")
+    work = decisions_over_turns(ROAD, there, {"me": DRIVER}, "me", turns=100)
+    assert work[(K.PURSUE, "deliver the salt")] >= 80, work
+
+
+def test_a_cautious_persona_takes_the_safe_road_and_a_reckless_one_does_not_mind() -> None:
+    careful = decisions_over_turns(ROAD, _alone(ROAD, DRIVER), {"me": DRIVER}, "me")
+    assert careful[(K.MOVE, "ford")] >= 10 * max(1, careful[(K.MOVE, "pass")]), careful
+    bold = decisions_over_turns(ROAD, _alone(ROAD, RIDER), {"me": RIDER}, "me")
+    assert bold[(K.MOVE, "pass")] >= 40, bold
+
+
+def test_clues_elsewhere_draw_a_searcher_across_the_map() -> None:
+    brief = ROAD.model_copy(
+        update={
+            "objectives": (),
+            "clues": ("a tally-stick",),
+            "locations": tuple(
+                loc.model_copy(update={"clues": ("a tally-stick",)}) if loc.id == "gate" else loc
+                for loc in ROAD.locations
+            ),
+        }
+    )
+    curious = CharacterSheet(
+        name="Hester Lind",
+        personality=("curious",),
+        decision_weights={"self_preservation": 0.5, "mission": 0.8},
+    )
+    chosen = decisions_over_turns(brief, _alone(brief, curious), {"me": curious}, "me")
+    assert chosen[(K.MOVE, "ford")] >= 150, chosen
+
+
+def test_work_that_only_this_place_allows_outweighs_the_pull_of_elsewhere() -> None:
+    brief = ROAD.model_copy(
+        update={
+            "objectives": (
+                Objective(name="deliver the salt", target=4, location="gate"),
+                Objective(name="water the mules", target=4, location="camp"),
+            )
+        }
+    )
+    mule_minder = DRIVER.model_copy(update={"goals": ("water the mules at the camp",)})
+    chosen = decisions_over_turns(brief, _alone(brief, mule_minder), {"me": mule_minder}, "me")
+    assert chosen[(K.PURSUE, "water the mules")] >= 150, chosen
+
+
+def test_a_traveller_does_not_turn_straight_back_without_a_reason() -> None:
+    brief = ROAD.model_copy(update={"objectives": ()})
+    friend = CharacterSheet(name="Bram Tolliver")
+    cast = {"me": DRIVER.model_copy(update={"decision_weights": {"loyalty": 0.9}}), "bram": friend}
+    names = {pid: sheet.name for pid, sheet in cast.items()}
+    world = initial_world(brief, list(cast), seed=1, names=names).model_copy(
+        update={
+            "positions": {"me": "ford", "bram": "camp"},
+            "trust": {"me": {"bram": 0.6}, "bram": {"me": 0.6}},
+        }
+    )
+    rejoin = decisions_over_turns(brief, world, cast, "me")[(K.MOVE, "camp")]
+    left_camp = [loc.id for loc in brief.locations].index("camp")
+    just_left = world.model_copy(update={"flags": {"left:me": float(left_camp)}})
+    turn_back = decisions_over_turns(brief, just_left, cast, "me")[(K.MOVE, "camp")]
+    assert rejoin >= 100
+    assert turn_back <= rejoin // 4

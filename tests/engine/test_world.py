@@ -20,7 +20,7 @@ from dramatis.domain.world import (
     WorldState,
 )
 from dramatis.engine.director import resolve_turn
-from dramatis.engine.world import FALLBACK_LOCATION, initial_world, location_name
+from dramatis.engine.world import FALLBACK_LOCATION, index_of, initial_world, location_name
 
 WAIT = Decision(action=ActionKind.WAIT, reasoning="I keep still.")
 
@@ -200,3 +200,60 @@ def test_location_clues_and_objective_locations_must_exist() -> None:
         ),
     )
     assert event_clue.locations[0].clues == ("later",)
+
+
+def test_the_index_knows_how_many_moves_lie_between_places() -> None:
+    index = index_of(LIGHTHOUSE)
+    assert index.moves("lamp", "lamp") == 0
+    assert index.moves("lamp", "landing") == 1
+    assert index.moves("lamp", "shore") == 2
+    assert index.moves("cistern", "shore") == 2
+    one_way = WorldBrief(
+        locations=(
+            Location(id="a", name="A", exits=("b",)),
+            Location(id="b", name="B", exits=("b2",)),
+            Location(id="b2", name="B2", exits=("b",)),
+        )
+    )
+    assert index_of(one_way).moves("a", "b2") == 2
+    assert index_of(one_way).moves("b", "a") is None
+
+
+def test_an_event_cannot_push_a_counter_below_zero() -> None:
+    brief = WorldBrief(
+        locations=(Location(id="a", name="A"),),
+        objectives=(Objective(name="the orchard", target=4),),
+        events=(
+            BriefEvent(
+                id="fall",
+                title="A tree falls",
+                text="Glass everywhere.",
+                trigger=Trigger(kind="turn", turn=1),
+                effect=BriefEffect(counters={"the orchard": -1}),
+            ),
+        ),
+    )
+    _, world = wait_turns(initial_world(brief, ["x", "y"], seed=1), brief, 1)
+    assert world.counters["the orchard"] == 0
+
+
+def test_a_persona_that_changed_place_remembers_where_it_came_from() -> None:
+    world = initial_world(LIGHTHOUSE, list(CAST), seed=3)
+    go = Decision(action=ActionKind.MOVE, target="lamp", reasoning="Up to the lamp.")
+    moved = world
+    for turn in range(1, 6):  # a move can be turned back; try until it succeeds
+        decisions = {pid: WAIT for pid in CAST} | {"mirela": go}
+        result = resolve_turn(
+            moved, LIGHTHOUSE, decisions, CAST, NAMES, 2, turn, "2026-01-01T00:00:00Z", 0.0
+        )
+        moved = result.world
+        if moved.positions["mirela"] == "lamp":
+            break
+    landing = [loc.id for loc in LIGHTHOUSE.locations].index("landing")
+    assert moved.positions["mirela"] == "lamp"
+    assert moved.flags["left:mirela"] == landing
+    assert "left:osk" not in moved.flags
+    stay = resolve_turn(
+        moved, LIGHTHOUSE, {}, CAST, NAMES, 2, moved.turn + 1, "2026-01-01T00:00:00Z", 0.0
+    )
+    assert "left:mirela" not in stay.world.flags

@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from dramatis.domain.ledger import TurnLedger
+from dramatis.domain.world import WorldState
+from dramatis.engine.director import play_offline_turn
+from dramatis.engine.world import index_of, initial_world
 from dramatis.sheets import LoadedCampaign, find_sample, list_samples, load_campaign_file
 
 SAMPLES = list_samples()
@@ -153,3 +157,72 @@ def test_sample_persona_entries_point_inside_the_sample(name: str) -> None:
         sheet = Path(entry["sheet"])
         assert not sheet.is_absolute()
         assert (path.parent / sheet).resolve().is_relative_to(path.parent.resolve())
+
+
+@pytest.mark.parametrize("name", SAMPLE_IDS)
+def test_sample_places_its_clues_objectives_and_dangers(name: str) -> None:
+    world = _load(name).campaign.world
+    placed = {clue for location in world.locations for clue in location.clues}
+    every_clue = set(world.clues).union(*(event.effect.add_clues for event in world.events))
+    assert placed == every_clue, "every clue is hidden somewhere in particular"
+    assert sum(1 for location in world.locations if location.clues) >= 4
+    assert any(
+        location.clues for location in world.locations if location.id != world.start_location
+    )
+    homes = {objective.location for objective in world.objectives} - {None}
+    assert homes and world.start_location not in homes, "some work waits away from the start"
+    dangers = [location.danger for location in world.locations]
+    dangers += [level for event in world.events for level in event.effect.danger.values()]
+    assert max(dangers) >= 0.5, "somewhere is dangerous enough for peril"
+
+
+def _play(name: str, seed: int, turns: int) -> tuple[list[WorldState], list[TurnLedger]]:
+    """Play a sample offline for up to ``turns`` turns, as the services do (names for keys)."""
+    loaded = _load(name)
+    sheets = {f"persona-{i}": entry.sheet for i, entry in enumerate(loaded.personas)}
+    names = {pid: sheet.name for pid, sheet in sheets.items()}
+    brief = loaded.campaign.world
+    world = initial_world(brief, list(sheets), seed, names=names)
+    worlds, ledgers = [world], []
+    while len(ledgers) < turns and not world.complete:
+        result = play_offline_turn(world, brief, sheets, names, seed)
+        world = result.world
+        worlds.append(world)
+        ledgers.append(result.ledger)
+    return worlds, ledgers
+
+
+@pytest.mark.parametrize("name", SAMPLE_IDS)
+def test_sample_story_travels_and_ends_through_its_own_ending(name: str) -> None:
+    brief = _load(name).campaign.world
+    worlds, ledgers = _play(name, seed=7, turns=30)
+    visited = {place for world in worlds for place in world.positions.values()}
+    assert len(visited) >= 3, visited
+    movers = {
+        entry.persona_name
+        for ledger in ledgers
+        for entry in ledger.action_log
+        if entry.action.value == "move" and entry.outcome != "failure"
+    }
+    assert len(movers) >= 2, movers
+    assert worlds[-1].complete, "the story ends within 30 turns"
+    assert 20 <= len(ledgers) <= 30
+    endings = {event.id for event in brief.events if event.effect.complete}
+    assert endings & {event.id for event in ledgers[-1].events}
+    # Work tied to a place is only ever done there.
+    homes = index_of(brief).objective_home
+    for ledger in ledgers:
+        for entry in ledger.action_log:
+            if entry.action.value == "pursue" and entry.target in homes:
+                assert entry.location == homes[entry.target], entry
+
+
+@pytest.mark.parametrize("name", SAMPLE_IDS)
+def test_sample_stories_travel_under_other_seeds_too(name: str) -> None:
+    limit = _load(name).campaign.turn_limit
+    for seed in (1, 2, 3):
+        worlds, ledgers = _play(name, seed=seed, turns=limit)
+        visited = {place for world in worlds for place in world.positions.values()}
+        assert len(visited) >= 3, (seed, visited)
+        assert worlds[-1].complete, seed
+        assert 15 <= len(ledgers) <= 35, (seed, len(ledgers))

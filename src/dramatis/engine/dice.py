@@ -1,8 +1,9 @@
 """Seeded dice: every random number the engine uses comes from here.
 
-A random stream is derived from the campaign seed and a few labelled parts (turn, persona id,
+A random stream is derived from the campaign seed and a few labelled parts (turn, persona key,
 purpose) with sha256, never with Python's salted ``hash()``, so the same seed replays the same
-campaign in any process on any machine.
+campaign in any process on any machine. The persona part is its key from ``engine.cast`` (its
+display name), never its randomly minted id.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def derive_seed(seed: int, *parts: object) -> int:
 
 
 def rng_for(seed: int, *parts: object) -> random.Random:
-    """A fresh ``random.Random`` for one purpose, e.g. ``rng_for(7, 12, "mirela", "policy")``."""
+    """A fresh ``random.Random`` for one purpose: ``rng_for(7, 12, "Mirela Voss", "policy")``."""
     return random.Random(derive_seed(seed, *parts))
 
 

@@ -15,6 +15,7 @@ from dramatis.domain.context import DecisionContext
 from dramatis.domain.ledger import ActionEntry, Decision, FiredEvent, Provenance, TurnLedger
 from dramatis.domain.sheet import CORE_WEIGHTS, CharacterSheet
 from dramatis.domain.world import WorldBrief, WorldState
+from dramatis.engine.cast import cast_order, in_key_order, persona_keys
 from dramatis.engine.dice import rng_for
 from dramatis.engine.policy import decide_offline
 from dramatis.engine.resolve import resolve_action, resolve_peril, settle_tension
@@ -28,7 +29,7 @@ from dramatis.engine.rules import (
 )
 from dramatis.engine.state import ACTION_ORDER, Scratch
 from dramatis.engine.traits import profile_of
-from dramatis.engine.world import fire_events, index_of
+from dramatis.engine.world import BriefIndex, fire_events, index_of
 
 K = ActionKind
 IDLE_REASON = "No decision came in time; I hold still and watch."
@@ -65,8 +66,11 @@ def resolve_turn(
     """Resolve ``turn``: every persona's decision, end-of-turn peril, then brief events.
 
     Actions resolve in a fixed order of kinds (hide, defend, help, share, bargain, confront,
-    deceive, search, pursue, wait, move) and, within a kind, in a seeded initiative order. A
-    persona without a decision waits; a decision that is not among its available actions fails.
+    deceive, search, pursue, wait, move) and, within a kind, in a seeded initiative order; the
+    ledger lists them in that order. Dice and initiative follow the personas' names
+    (``engine.cast``), never their ids, so the same seed and cast replay the same turn whatever
+    ids the personas were given. A persona without a decision waits; a decision that is not
+    among its available actions fails.
     """
     if world.complete:
         raise ValueError("the campaign's world is complete; no more turns can be resolved")
@@ -76,14 +80,15 @@ def resolve_turn(
     if unknown:
         raise ValueError(f"decisions for personas not in this world: {', '.join(unknown)}")
     index = index_of(brief)
-    personas = sorted(world.positions)
+    keys = persona_keys(world.positions, names)
+    personas = in_key_order(world.positions, keys)
     profiles = {
         pid: profile_of(sheets.get(pid) or _default_sheet(names.get(pid, pid))) for pid in personas
     }
     rules = TurnRules(
         brief=brief, index=index, profiles=profiles, names=names, seed=seed, turn=turn
     )
-    s = Scratch.from_world(world)
+    s = Scratch.from_world(world, keys)
     s.turn = turn
     s.decay_marks()
     chosen = {pid: decisions.get(pid) or _idle_decision() for pid in personas}
@@ -93,7 +98,7 @@ def resolve_turn(
     order = sorted(personas, key=lambda pid: (PRIORITY[chosen[pid].action], position[pid]))
 
     resolutions: list[Resolution] = []
-    rngs = {pid: rng_for(seed, turn, pid, "resolve") for pid in personas}
+    rngs = {pid: rng_for(seed, turn, keys[pid], "resolve") for pid in personas}
     for pid in order:
         decision = chosen[pid]
         rng = rngs[pid]
@@ -109,6 +114,8 @@ def resolve_turn(
         note = resolve_peril(s, rules, pid, rngs[pid])
         if note:
             notes[pid] = note
+    for pid in personas:
+        _remember_way(s, index, pid, world.positions[pid])
     settle_tension(s, brief.tension)
     fired = fire_events(s, brief)
 
@@ -154,6 +161,16 @@ def _remember(s: Scratch, pid: str, action: ActionKind) -> None:
     same = s.flags.get(f"last:{pid}") == kind
     s.flags[f"last:{pid}"] = kind
     s.flags[f"streak:{pid}"] = s.flags.get(f"streak:{pid}", 1.0) + 1.0 if same else 1.0
+
+
+def _remember_way(s: Scratch, index: BriefIndex, pid: str, before: str) -> None:
+    """Record where the persona came from when it changed place this turn (``left:``)."""
+    key = f"left:{pid}"
+    ids = [loc.id for loc in index.locations]
+    if s.positions[pid] != before and before in ids:
+        s.flags[key] = float(ids.index(before))
+    else:
+        s.flags.pop(key, None)
 
 
 def _impossible(s: Scratch, rules: TurnRules, pid: str, decision: Decision, die: int) -> Resolution:
@@ -227,7 +244,7 @@ def play_offline_turn(
     """Decide every persona with the offline policy (unless overridden) and resolve the turn."""
     turn = world.turn + 1
     decisions: dict[str, Decision] = {}
-    for pid in sorted(world.positions):
+    for pid in cast_order(world.positions, names):
         if overrides is not None and pid in overrides:
             decisions[pid] = overrides[pid]
             continue
@@ -316,7 +333,8 @@ def describe_context(context: DecisionContext) -> str:
     if exits:
         add(f"From here you can reach: {', '.join(exits)}.")
     trust_row = world.trust.get(pid, {})
-    present = [o for o in sorted(world.positions) if o != pid and world.positions[o] == here]
+    cast = cast_order(world.positions, context.names)
+    present = [o for o in cast if o != pid and world.positions[o] == here]
     if present:
         people = [
             f"{context.names.get(o, o)} (your trust {trust_row.get(o, 0.0):+.2f}, "
@@ -329,7 +347,7 @@ def describe_context(context: DecisionContext) -> str:
     elsewhere = [
         f"{context.names.get(o, o)} (in {index.name_of(world.positions[o])}, "
         f"your trust {trust_row.get(o, 0.0):+.2f})"
-        for o in sorted(world.positions)
+        for o in cast
         if o != pid and world.positions[o] != here
     ]
     if elsewhere:
@@ -340,7 +358,7 @@ def describe_context(context: DecisionContext) -> str:
     aid = int(world.flags.get(f"aid:{pid}", 0.0))
     if aid:
         add(f"Your next roll has {aid:+d}.")
-    for other in sorted(world.positions):
+    for other in cast:
         if other == pid:
             continue
         who = context.names.get(other, other)

@@ -16,8 +16,10 @@ from typing import NamedTuple
 from dramatis.domain.actions import ActionKind
 from dramatis.domain.context import ActionOption, DecisionContext
 from dramatis.domain.ledger import Decision, Provenance
-from dramatis.domain.world import Objective
+from dramatis.domain.world import Objective, WorldState
+from dramatis.engine.cast import cast_order, persona_keys
 from dramatis.engine.dice import rng_for
+from dramatis.engine.rules import PERIL_DANGER, STEP_EFFORT
 from dramatis.engine.state import ACTION_ORDER
 from dramatis.engine.traits import Profile, content_words, name_tokens, profile_of
 from dramatis.engine.voice import objective_phrase, phrase_reason, short_name, soften
@@ -43,6 +45,10 @@ NOISE = 0.3
 REPEAT_PENALTY = 0.15
 """Repeating last turn's kind of action costs this much per turn in a row (capped at 0.6)."""
 REPEAT_CAP = 0.6
+BACKTRACK = 0.45
+"""Going straight back to the place left last turn costs this much (half when wounded)."""
+TRAVEL_PULL = 1.15
+"""Heading for an objective that can only be pursued elsewhere weighs this times its draw."""
 DRIVE_FLOOR = 0.08
 """A chosen option whose strongest contribution is below this is explained as 'idle'."""
 
@@ -107,6 +113,18 @@ def _goal_for(profile: Profile, objective: Objective) -> str | None:
     return best
 
 
+def _objective_pull(
+    world: WorldState, profile: Profile, bearings: _Bearings, name: str, objective: Objective
+) -> float:
+    """How much an open objective draws the persona: w_mis * (0.35 + 0.4 * progress), +0.45
+    when one of its goals is tied to it. Pursuing it scores this; so does heading for it."""
+    done = world.counters.get(name, 0) + world.flags.get(f"effort:{name}", 0.0) / STEP_EFFORT
+    pull = profile.mission * (0.35 + 0.4 * done / objective.target)
+    if name in bearings.goal_objectives:
+        pull += 0.45
+    return pull
+
+
 def _bearings(profile: Profile, index: BriefIndex, names: dict[str, str], pid: str) -> _Bearings:
     key = (id(profile), id(index), (("", pid), *names.items()))
     entry = _BEARINGS.get(key)
@@ -148,9 +166,14 @@ class _Situation:
     __slots__ = (
         "allies_at",
         "b",
+        "came_from",
+        "clue_places",
         "danger",
+        "drive",
         "findable_at",
+        "goal_people_at",
         "here",
+        "here_drive",
         "index",
         "kinds",
         "last",
@@ -189,7 +212,8 @@ class _Situation:
         )
         self.trust = world.trust.get(pid, {})
         knows = set(world.knowledge.get(pid, ()))
-        self.present = [o for o, loc in world.positions.items() if o != pid and loc == self.here]
+        cast = cast_order(world.positions, context.names)
+        self.present = [o for o in cast if o != pid and world.positions[o] == self.here]
         self.others_know_more = {
             other: any(c not in knows for c in clues)
             for other, clues in world.knowledge.items()
@@ -198,18 +222,34 @@ class _Situation:
         last = world.flags.get(f"last:{pid}")
         self.last = ACTION_ORDER[int(last)] if last is not None else None
         self.streak = int(world.flags.get(f"streak:{pid}", 1.0))
+        left = world.flags.get(f"left:{pid}")
+        places = index.locations
+        self.came_from = places[int(left)].id if left is not None and left < len(places) else None
         self.allies_at: dict[str, str] = {}
-        for other, loc in sorted(world.positions.items()):
-            if other != pid and self.trust.get(other, 0.0) > 0.15:
-                self.allies_at.setdefault(loc, other)
+        self.goal_people_at: dict[str, str] = {}  # location -> a goal naming someone there
+        for other in cast:
+            if other == pid:
+                continue
+            if self.trust.get(other, 0.0) > 0.15:
+                self.allies_at.setdefault(world.positions[other], other)
+            if other in self.b.goal_people:
+                self.goal_people_at.setdefault(world.positions[other], self.b.goal_people[other])
         homes = {index.clue_home.get(clue) for clue in world.hidden_clues}
         anywhere = None in homes
         self.findable_at = {loc.id: anywhere or loc.id in homes for loc in index.locations}
+        self.clue_places = [loc for loc, findable in self.findable_at.items() if findable]
         self.stocked = any(count > 0 for count in world.resources.values())
-        self.work_left = any(self.findable_at.values()) or any(
-            world.counters.get(name, 0) < objective.target
+        self.drive = {
+            name: _objective_pull(world, profile, self.b, name, objective)
             for name, objective in index.objectives.items()
+            if world.counters.get(name, 0) < objective.target
+        }
+        # Work that can only be done here: leaving abandons it (work doable anywhere goes along).
+        self.here_drive = max(
+            (v for name, v in self.drive.items() if index.objective_home.get(name) == self.here),
+            default=0.0,
         )
+        self.work_left = any(self.findable_at.values()) or bool(self.drive)
         flags = world.flags
         b = self.b
         self.their: dict[str, _Other] = {}
@@ -232,6 +272,11 @@ class _Situation:
 
     def name(self, persona: str) -> str:
         return self.names.get(persona, persona)
+
+    def clue_moves(self, location: str) -> int | None:
+        """Moves from ``location`` to the nearest place where a clue can still be found."""
+        reach = self.index.distance.get(location, {})
+        return min((reach[c] for c in self.clue_places if c in reach), default=None)
 
     def fear(self, theme: str) -> str | None:
         return self.p.fear_text.get(theme)
@@ -389,7 +434,9 @@ def _kind_terms(kind: ActionKind, targeted: bool, s: _Situation) -> _Tally:
         else:
             t.add(0.15, "idle")
     if kind is s.last:
-        t.add(-min(REPEAT_CAP, REPEAT_PENALTY * s.streak))
+        # A journey is a run of moves to new places, not one thing done forever: half the cost.
+        penalty = min(REPEAT_CAP, REPEAT_PENALTY * s.streak)
+        t.add(-penalty / 2 if kind is MOVE else -penalty)
     return t
 
 
@@ -408,6 +455,8 @@ def _score(option: ActionOption, s: _Situation) -> _Tally:
     loy, rel, mis, mor, sp = p.loyalty, p.relationships, p.mission, p.morality, p.self_preservation
     if kind is HIDE:
         t.add(sp * (s.danger - s.world.danger.get(target, 0.0)) * 1.2, "flee")
+        if target == s.came_from:
+            t.add(-BACKTRACK * (0.5 if s.wounds else 1.0))
         return t
     if kind is PURSUE:
         objective = s.index.objectives.get(target)
@@ -505,22 +554,83 @@ def _score(option: ActionOption, s: _Situation) -> _Tally:
     return t
 
 
+def _shrink(p: Profile, wounds: int, tension: float, rise: float, level: float) -> float:
+    """How much a persona shrinks from going where danger is ``level``, ``rise`` above where it
+    would otherwise stand. It weighs the rise as it would once there, wanting to hide or slip
+    back (w_sp, caution and a fear of harm, more so as tension grows), plus its wounds; where
+    peril strikes (danger 0.5 or more) the cautious balk further and the bold are drawn
+    (negative)."""
+    shrink = 0.0
+    if rise > 0:
+        sp = p.self_preservation
+        unease = 1.8 * sp + 0.5 * p.has("cautious")
+        if "harm" in p.fear_themes:
+            unease += 0.6
+        weight = 1.2 * sp + unease * (0.5 + 0.5 * tension) + 0.3 * wounds
+        shrink = weight * rise
+    if level >= PERIL_DANGER:
+        shrink += (0.3 * p.has("cautious") - 0.15 * p.has("bold")) * level
+    return shrink
+
+
+def _heading(s: _Situation, goal: str, dest: str) -> bool:
+    """Whether moving to ``dest`` shortens the way from here to ``goal``."""
+    now, then = s.index.moves(s.here, goal), s.index.moves(dest, goal)
+    return then is not None and (now is None or then < now)
+
+
+def _beyond(s: _Situation, goal: str, dest: str) -> float:
+    """What is still to be braved on the way to ``goal`` after stepping to ``dest``."""
+    level = s.world.danger.get(goal, 0.0)
+    rise = level - s.world.danger.get(dest, 0.0)
+    return _shrink(s.p, s.wounds, s.tension, rise, level)
+
+
 def _move_terms(t: _Tally, dest: str, s: _Situation) -> None:
-    """Where a move leads: safety, clues, allies, objectives, fears, foes left behind."""
+    """Where a move leads: safety, clues, allies, objectives, fears, foes left behind.
+
+    Clues and objectives pull from afar: a move counts as heading for them when it shortens the
+    way there (in moves along the exits), not only when it arrives, and the danger still ahead
+    there tempers the pull, so a persona does not set out for a place it would flee on arrival.
+    """
     p = s.p
     sp, loy, rel, mis = p.self_preservation, p.loyalty, p.relationships, p.mission
-    gain = s.danger - s.world.danger.get(dest, 0.0)
+    there = s.world.danger.get(dest, 0.0)
+    gain = s.danger - there
     if gain > 0:
         t.add(sp * gain * 1.3, "flee")
         if "harm" in p.fear_themes:
             t.add(0.5 * gain, "fear", s.fear("harm"))
+    shrink = _shrink(p, s.wounds, s.tension, -gain, there)
+    if shrink < 0:
+        t.add(-shrink, "trait:bold")
     else:
-        t.add(sp * gain * 1.2 + p.has("cautious") * gain * 0.3)
-    if s.findable_at.get(dest) and not s.findable_at.get(s.here):
-        t.add(mis * 0.6, "clues")
-        t.add(p.has("curious") * 0.3, "curiosity")
-        if "truth" in p.goal_themes:
-            t.add(0.2, "goal", s.goal("truth"))
+        t.add(-shrink)
+    here_clues = s.clue_moves(s.here)
+    if here_clues:  # None: nothing left to find anywhere; 0: something to find right here
+        lure = mis * 0.6 + p.has("curious") * 0.3 + (0.2 if "truth" in p.goal_themes else 0.0)
+        cost = min(
+            (_beyond(s, place, dest) for place in s.clue_places if _heading(s, place, dest)),
+            default=None,
+        )
+        if cost is not None and lure - cost - s.here_drive > 0:
+            t.add(mis * 0.6, "clues")
+            t.add(p.has("curious") * 0.3, "curiosity")
+            if "truth" in p.goal_themes:
+                t.add(0.2, "goal", s.goal("truth"))
+            t.add(-cost - s.here_drive)  # not at the cost of work only this place allows
+    best_pull, best_objective = 0.0, None
+    for name, drive in s.drive.items():
+        home = s.index.objective_home.get(name)
+        if home is None or home == s.here or not _heading(s, home, dest):
+            continue
+        # A job that waits in one place calls a little louder than one that can be done
+        # anywhere, but never louder than the job only this place allows.
+        pull = TRAVEL_PULL * drive - s.here_drive - _beyond(s, home, dest)
+        if pull > best_pull:
+            best_pull, best_objective = pull, name
+    if best_objective is not None:
+        t.add(best_pull, "mission", best_objective)
     ally = s.allies_at.get(dest)
     if ally is not None and s.here not in s.allies_at:
         t.add(loy * 0.35, "loyalty", s.name(ally))
@@ -528,14 +638,16 @@ def _move_terms(t: _Tally, dest: str, s: _Situation) -> None:
             t.add(0.4, "company")
     if not s.present and dest in s.world.positions.values():
         t.add(0.1 + rel * 0.2, "company")
-    for name, objective in s.index.objectives.items():
-        if (
-            s.index.objective_home.get(name) == dest
-            and dest != s.here
-            and s.world.counters.get(name, 0) < objective.target
-        ):
-            t.add(mis * 0.6 + (0.3 if name in s.b.goal_objectives else 0.0), "mission", name)
-            break
+    if s.here not in s.goal_people_at:
+        # A goal names someone ("earn a place in Edda's log-book"): go where they are.
+        sought = next(
+            (goal for place, goal in s.goal_people_at.items() if _heading(s, place, dest)), None
+        )
+        if sought is not None:
+            t.add(0.35, "goal", sought)
+    if dest == s.came_from:
+        # Set out from there last turn: turning back takes a reason (a wound is half of one).
+        t.add(-BACKTRACK * (0.5 if s.wounds else 1.0))
     if dest in s.b.fear_places:
         t.add(-0.8)
     if s.here in s.b.fear_places:
@@ -545,9 +657,17 @@ def _move_terms(t: _Tally, dest: str, s: _Situation) -> None:
         t.add(sp * 0.3 + 0.05, "distrust", s.name(foe))
 
 
+def _policy_rng(context: DecisionContext) -> random.Random:
+    """The persona's seeded stream for this turn, keyed by its name (``engine.cast``), not its
+    id: the same seed and cast choose alike whatever ids the personas were given."""
+    keys = persona_keys(context.world.positions, context.names)
+    key = keys.get(context.persona_id, context.persona_id)
+    return rng_for(context.seed, context.turn, key, "policy")
+
+
 def score_options(context: DecisionContext) -> tuple[ScoredOption, ...]:
     """Every option of ``context`` with its score (noise included), in option order."""
-    rng = rng_for(context.seed, context.turn, context.persona_id, "policy")
+    rng = _policy_rng(context)
     situation = _Situation(context, profile_of(context.sheet), index_of(context.brief))
     scored = []
     for option in context.options:
@@ -607,10 +727,10 @@ def _slots(choice: ScoredOption, context: DecisionContext) -> dict[str, str]:
 
 
 def decide_offline(context: DecisionContext) -> Decision:
-    """Choose ``context.persona_id``'s action: deterministic for (seed, turn, persona)."""
+    """Choose ``context.persona_id``'s action: deterministic for (seed, turn, persona name)."""
     if not context.options:
         raise ValueError(f"persona {context.persona_id!r} has no options to choose from")
-    rng = rng_for(context.seed, context.turn, context.persona_id, "policy")
+    rng = _policy_rng(context)
     best = _best(context, rng)
     profile = profile_of(context.sheet)
     factor = best.factor

@@ -16,6 +16,7 @@ from dramatis.domain.actions import ActionKind
 from dramatis.domain.context import ActionOption
 from dramatis.domain.ledger import Outcome
 from dramatis.domain.world import WorldBrief, WorldState
+from dramatis.engine.cast import cast_order
 from dramatis.engine.traits import Profile
 from dramatis.engine.world import BriefIndex, index_of
 
@@ -73,9 +74,10 @@ PRIORITY: dict[ActionKind, int] = {
 # ---------------------------------------------------------------------- availability
 
 
-def _present(positions: Mapping[str, str], persona_id: str) -> list[str]:
+def _present(positions: Mapping[str, str], persona_id: str, names: Mapping[str, str]) -> list[str]:
+    """Who else stands where ``persona_id`` stands, in the stable order of their names."""
     here = positions[persona_id]
-    return [p for p in sorted(positions) if p != persona_id and positions[p] == here]
+    return [p for p in cast_order(positions, names) if p != persona_id and positions[p] == here]
 
 
 def clue_to_share(
@@ -131,7 +133,7 @@ def available_actions(
         )
     if index.findable_here(world.hidden_clues, here):
         add(ActionOption(action=K.SEARCH, label=f"search {here_name}"))
-    for other in _present(world.positions, persona_id):
+    for other in _present(world.positions, persona_id, names):
         who = names.get(other, other)
         add(ActionOption(action=K.HELP, target=other, target_name=who, label=f"help {who}"))
         clue = clue_to_share(world.knowledge, persona_id, other)

@@ -9,16 +9,22 @@ and freezes it again. Engine bookkeeping lives in ``flags`` under documented key
 - ``owe:<a>:<b>``: how much ``a`` feels it owes ``b`` (1.0 when helped, halves every turn);
 - ``last:<persona>``: index of the persona's last action in ``ActionKind``;
 - ``streak:<persona>``: how many turns in a row it has taken that kind of action;
+- ``left:<persona>``: index (in the brief's locations) of the place it left last turn, if it
+  changed place;
 - ``effort:<objective>``: effort toward the objective's next step (0..4).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from dramatis.domain.actions import ActionKind
 from dramatis.domain.world import WorldState
+from dramatis.engine.cast import in_key_order
+
+_V = TypeVar("_V")
 
 ACTION_ORDER: tuple[ActionKind, ...] = tuple(ActionKind)
 MAX_WOUNDS = 3
@@ -49,10 +55,11 @@ class Scratch:
     fired: list[str]
     complete: bool
     perceptions: dict[str, list[str]] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # persona id -> stable key (engine.cast)
 
     @classmethod
-    def from_world(cls, world: WorldState) -> Scratch:
-        """A working copy of ``world`` with empty perceptions."""
+    def from_world(cls, world: WorldState, keys: Mapping[str, str] | None = None) -> Scratch:
+        """A working copy of ``world`` with empty perceptions; ``keys`` order the personas."""
         return cls(
             turn=world.turn,
             tension=world.tension,
@@ -68,25 +75,34 @@ class Scratch:
             fired=list(world.fired_events),
             complete=world.complete,
             perceptions={p: [] for p in world.positions},
+            keys=dict(keys or {}),
         )
 
     def freeze(self) -> WorldState:
-        """The frozen ``WorldState``; floats are rounded to 3 places so replays compare equal."""
+        """The frozen ``WorldState``; floats are rounded to 3 places so replays compare equal.
+
+        Per-persona tables are laid out in key (name) order, so even their order says nothing
+        about the ids."""
+        rank = {pid: i for i, pid in enumerate(self.personas())}
+
+        def order(items: Iterable[tuple[str, _V]]) -> list[tuple[str, _V]]:
+            return sorted(items, key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
         return WorldState(
             turn=self.turn,
             tension=round(clamp(self.tension, 0.0, 1.0), 3),
-            positions=dict(sorted(self.positions.items())),
+            positions=dict(order(self.positions.items())),
             danger={k: round(clamp(v, 0.0, 1.0), 3) for k, v in self.danger.items()},
             hidden_clues=tuple(self.hidden),
             discovered_clues=tuple(self.discovered),
             resources=dict(self.resources),
             counters=dict(self.counters),
             trust={
-                a: {b: round(clamp(v, -1.0, 1.0), 3) for b, v in sorted(row.items())}
-                for a, row in sorted(self.trust.items())
+                a: {b: round(clamp(v, -1.0, 1.0), 3) for b, v in order(row.items())}
+                for a, row in order(self.trust.items())
             },
-            knowledge={p: tuple(c) for p, c in sorted(self.knowledge.items())},
-            perceptions={p: tuple(lines) for p, lines in sorted(self.perceptions.items())},
+            knowledge={p: tuple(c) for p, c in order(self.knowledge.items())},
+            perceptions={p: tuple(lines) for p, lines in order(self.perceptions.items())},
             fired_events=tuple(self.fired),
             flags={k: round(v, 3) for k, v in sorted(self.flags.items())},
             complete=self.complete,
@@ -95,15 +111,13 @@ class Scratch:
     # ------------------------------------------------------------------ people and places
 
     def personas(self) -> list[str]:
-        """Every persona id, sorted."""
-        return sorted(self.positions)
+        """Every persona id, in the order of their keys (names), never of the id values."""
+        return in_key_order(self.positions, self.keys)
 
     def present(self, location: str, exclude: Iterable[str] = ()) -> list[str]:
-        """Personas at ``location`` (sorted), minus ``exclude``."""
+        """Personas at ``location`` (in key order), minus ``exclude``."""
         skip = set(exclude)
-        return [
-            p for p in sorted(self.positions) if self.positions[p] == location and p not in skip
-        ]
+        return [p for p in self.personas() if self.positions[p] == location and p not in skip]
 
     def perceive(self, persona: str, line: str) -> None:
         """``persona`` will be told ``line`` next turn."""

@@ -268,8 +268,10 @@ def _theme_text(texts: tuple[str, ...], lexicon: dict[str, tuple[str, ...]]) -> 
 
 @lru_cache(maxsize=4096)
 def name_tokens(name: str) -> frozenset[str]:
-    """The words of a name worth matching against goals and fears (three letters or more)."""
-    return frozenset(w for w in words(name) if len(w) >= 3 and w not in STOPWORDS)
+    """The words of a name worth matching against goals and fears (three letters or more);
+    a possessive counts as the name ("Edda's" is "edda")."""
+    found = (w.removesuffix("'s").removesuffix("’s") for w in words(name))
+    return frozenset(w for w in found if len(w) >= 3 and w not in STOPWORDS)
 
 
 def build_profile(sheet: CharacterSheet) -> Profile:

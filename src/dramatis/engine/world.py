@@ -7,10 +7,11 @@ A brief without locations is played in one place, ``FALLBACK_LOCATION``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from dramatis.domain.world import BriefEvent, Location, Objective, WorldBrief, WorldState
+from dramatis.engine.cast import in_key_order, persona_keys
 from dramatis.engine.dice import rng_for
 from dramatis.engine.state import Scratch, clamp
 from dramatis.engine.traits import name_tokens
@@ -33,6 +34,7 @@ class BriefIndex:
     objectives: dict[str, Objective]
     objective_home: dict[str, str]  # objective -> the only location where it can be pursued
     start: str | None
+    distance: dict[str, dict[str, int]]  # a -> b -> fewest moves from a to b (reachable only)
 
     def name_of(self, location_id: str) -> str:
         """Display name of a location id (the id itself when unknown)."""
@@ -42,6 +44,10 @@ class BriefIndex:
     def findable_here(self, hidden: Sequence[str], location_id: str) -> list[str]:
         """Hidden clues a search at ``location_id`` can uncover, in order."""
         return [c for c in hidden if self.clue_home.get(c, location_id) == location_id]
+
+    def moves(self, start: str, goal: str) -> int | None:
+        """The fewest moves from ``start`` to ``goal`` along exits, or None when unreachable."""
+        return self.distance.get(start, {}).get(goal)
 
 
 def locations_of(brief: WorldBrief) -> tuple[Location, ...]:
@@ -69,6 +75,24 @@ def named_location(text: str, locations: Sequence[Location]) -> str | None:
         if hits > best_hits:
             best, best_hits = loc.id, hits
     return best
+
+
+def _distances(neighbours: Mapping[str, Sequence[str]]) -> dict[str, dict[str, int]]:
+    """Breadth-first distances between every pair of locations (exits are one-way)."""
+    table: dict[str, dict[str, int]] = {}
+    for origin in neighbours:
+        reached = {origin: 0}
+        frontier = [origin]
+        while frontier:
+            following: list[str] = []
+            for here in frontier:
+                for there in neighbours.get(here, ()):
+                    if there not in reached:
+                        reached[there] = reached[here] + 1
+                        following.append(there)
+            frontier = following
+        table[origin] = reached
+    return table
 
 
 def _build_index(brief: WorldBrief) -> BriefIndex:
@@ -103,6 +127,7 @@ def _build_index(brief: WorldBrief) -> BriefIndex:
         objectives={o.name: o for o in brief.objectives},
         objective_home=objective_home,
         start=start,
+        distance=_distances(neighbours),
     )
 
 
@@ -122,13 +147,21 @@ def index_of(brief: WorldBrief) -> BriefIndex:
     return index
 
 
-def initial_world(brief: WorldBrief, persona_ids: Sequence[str], seed: int) -> WorldState:
+def initial_world(
+    brief: WorldBrief,
+    persona_ids: Sequence[str],
+    seed: int,
+    names: Mapping[str, str] | None = None,
+) -> WorldState:
     """Turn 0: positions, danger, hidden clues, resources, counters, trust; start events fired.
 
     Everyone starts at ``start_location``; without one, personas are spread over the locations
-    in a seeded order. Trust between every pair starts at a seeded value in -0.1..0.1.
+    in a seeded order. Trust between every pair starts at a seeded value in -0.1..0.1. Seeded
+    draws follow the personas' display names in ``names`` (their ids when absent), so the same
+    seed and cast lay out the same world whatever ids the personas were given.
     """
-    ids = sorted(dict.fromkeys(persona_ids))
+    keys = persona_keys(persona_ids, names)
+    ids = in_key_order(keys, keys)
     if not ids:
         raise ValueError("a world needs at least one persona")
     index = index_of(brief)
@@ -164,6 +197,7 @@ def initial_world(brief: WorldBrief, persona_ids: Sequence[str], seed: int) -> W
         fired=[],
         complete=False,
         perceptions={pid: [] for pid in ids},
+        keys=keys,
     )
     fire_events(scratch, brief, start=True)
     return scratch.freeze()
@@ -209,7 +243,7 @@ def apply_event(event: BriefEvent, scratch: Scratch) -> None:
         for persona in witnesses:
             scratch.learn(persona, clue)
     for name, delta in effect.counters.items():
-        scratch.counters[name] = scratch.counters.get(name, 0) + delta
+        scratch.counters[name] = max(0, scratch.counters.get(name, 0) + delta)
     for location_id, level in effect.danger.items():
         scratch.danger[location_id] = clamp(level, 0.0, 1.0)
     if effect.complete:

@@ -153,7 +153,12 @@ class CampaignService:
         key_hash = command_hash("start", campaign_id=campaign.campaign_id)
         if await self._replay(idempotency_key, key_hash) is not None:
             return await self.show(campaign.campaign_id)
-        world = initial_world(campaign.brief, campaign.participant_ids, campaign.seed)
+        world = initial_world(
+            campaign.brief,
+            campaign.participant_ids,
+            campaign.seed,
+            names={p.persona_id: p.name for p in campaign.participants},
+        )
         events = campaign.start(world, self.clock.now_iso())
         await self._append_campaign(campaign, events, "start", idempotency_key, key_hash)
         return self._view(campaign)
