@@ -8,7 +8,6 @@ of one tenant) can share one ``MemoryBackend``: one "database".
 
 from __future__ import annotations
 
-import json
 import threading
 from bisect import bisect_right
 from collections.abc import Sequence
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
+from dramatis.adapters.rows import decode_json, encode_json, record_from_row
 from dramatis.ports import (
     ConcurrencyError,
     IdempotencyConflict,
@@ -31,8 +31,6 @@ from dramatis.ports import (
 __all__ = ["InMemoryEventStore", "MemoryBackend"]
 
 # The SQLite store's settings: compact, UTF-8 as is, no NaN/Infinity.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_decode = json.JSONDecoder().decode
 
 # position, tenant_id, stream_id, stream_type, version, event_type, schema_version,
 # payload JSON, metadata JSON, recorded_at
@@ -41,21 +39,6 @@ _Row = tuple[int, str, str, str, int, str, int, str, str, str]
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
-
-
-def _record(row: _Row) -> RecordedEvent:
-    return RecordedEvent(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        _decode(row[7]),
-        _decode(row[8]),
-        row[9],
-    )
 
 
 class MemoryBackend:
@@ -118,10 +101,10 @@ class InMemoryEventStore:
             return []
         tenant = self.tenant_id
         encoded = [
-            [(_encode(event.payload), _encode(event.metadata)) for event in item.events]
+            [(encode_json(event.payload), encode_json(event.metadata)) for event in item.events]
             for item in appends
         ]
-        result = "" if idempotency is None else _encode(idempotency.result)
+        result = "" if idempotency is None else encode_json(idempotency.result)
         now = _now()
         with backend.lock:
             if idempotency is not None:
@@ -193,7 +176,7 @@ class InMemoryEventStore:
             if not stream:
                 raise StreamNotFound(f"no stream {stream_id!r} in this tenant's event store")
             rows = stream[after_version:]
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     async def stream_version(self, stream_id: str) -> int:
         """Current version of a stream (0 if this tenant has no such stream)."""
@@ -212,7 +195,7 @@ class InMemoryEventStore:
             log = backend.tenant_log.get(self.tenant_id, [])
             start = bisect_right(log, after_position, key=lambda row: row[0])
             rows = log[start:] if limit is None else log[start : start + limit]
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     async def list_streams(self, stream_type: str) -> list[str]:
         """Ids of this tenant's streams of ``stream_type``, oldest first."""
@@ -237,7 +220,7 @@ class InMemoryEventStore:
         backend = self._require_open()
         if snapshot.version < 1:
             raise ValueError(f"snapshot version must be >= 1, got {snapshot.version}")
-        state = _encode(snapshot.state)
+        state = encode_json(snapshot.state)
         key = (self.tenant_id, snapshot.stream_id)
         with backend.lock:
             current = len(backend.streams.get(key, ()))
@@ -261,7 +244,7 @@ class InMemoryEventStore:
             stored = backend.snapshots.get((self.tenant_id, stream_id))
         if stored is None:
             return None
-        return Snapshot(stream_id, stored[0], _decode(stored[1]))
+        return Snapshot(stream_id, stored[0], decode_json(stored[1]))
 
     async def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The record stored under an idempotency key for this tenant, or None."""
@@ -270,4 +253,4 @@ class InMemoryEventStore:
             stored = backend.idempotency.get((self.tenant_id, key))
         if stored is None:
             return None
-        return IdempotencyRecord(key, stored[0], _decode(stored[1]))
+        return IdempotencyRecord(key, stored[0], decode_json(stored[1]))

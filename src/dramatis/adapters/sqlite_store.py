@@ -27,7 +27,6 @@ the end of a stream, to tell an existing stream from a missing one).
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -40,6 +39,7 @@ from typing import Any, Self
 
 import aiosqlite
 
+from dramatis.adapters.rows import decode_json, encode_json, record_from_row
 from dramatis.ports import (
     ConcurrencyError,
     IdempotencyConflict,
@@ -58,8 +58,6 @@ _PREFIX = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 
 # One encoder/decoder for the life of the process: compact, UTF-8 as is, no NaN/Infinity
 # (they are not JSON, and PostgreSQL's jsonb would refuse them).
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
-_decode = json.JSONDecoder().decode
 
 # Rows per INSERT statement: 7 parameters a row plus 2 shared stays under 999, the
 # smallest SQLITE_MAX_VARIABLE_NUMBER any SQLite build has used.
@@ -226,21 +224,6 @@ def _versions_sql(events_table: str, streams: int) -> str:
     return f"SELECT {columns}"
 
 
-def _record(row: Sequence[Any]) -> RecordedEvent:
-    return RecordedEvent(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        _decode(row[7]),
-        _decode(row[8]),
-        row[9],
-    )
-
-
 def _concurrency_error(appends: Sequence[StreamAppend], actual: Sequence[int]) -> ConcurrencyError:
     stale = [
         f"stream {item.stream_id!r} is at version {version}, expected {item.expected_version}"
@@ -366,7 +349,7 @@ class SQLiteEventStore:
                 self.tenant_id,
                 idempotency.key,
                 idempotency.command_hash,
-                _encode(idempotency.result),
+                encode_json(idempotency.result),
                 now,
             )
         params: list[Any] = [self.tenant_id, now]
@@ -383,14 +366,14 @@ class SQLiteEventStore:
                 rows += 1
                 metadata = metadata_json.get(id(event.metadata))
                 if metadata is None:
-                    metadata = metadata_json[id(event.metadata)] = _encode(event.metadata)
+                    metadata = metadata_json[id(event.metadata)] = encode_json(event.metadata)
                 params += (
                     item.stream_id,
                     item.stream_type,
                     version,
                     event.event_type,
                     event.schema_version,
-                    _encode(event.payload),
+                    encode_json(event.payload),
                     metadata,
                 )
         async with self._lock:
@@ -509,7 +492,7 @@ class SQLiteEventStore:
         db = self._connection()
         if snapshot.version < 1:
             raise ValueError(f"snapshot version must be >= 1, got {snapshot.version}")
-        state = _encode(snapshot.state)
+        state = encode_json(snapshot.state)
         params = (self.tenant_id, snapshot.stream_id, snapshot.version, state, utc_now_iso())
         async with self._lock:
             try:
@@ -561,7 +544,7 @@ class SQLiteEventStore:
             raise StreamNotFound(self._not_found(stream_id))
         if rows and after_version > 0 and rows[0][4] == after_version:
             rows = rows[1:]
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     async def stream_version(self, stream_id: str) -> int:
         """Current version of a stream (0 if this tenant has no such stream)."""
@@ -593,7 +576,7 @@ class SQLiteEventStore:
                 )
             except sqlite3.Error as exc:
                 raise self._failure("read events", exc) from exc
-        return [_record(row) for row in rows]
+        return [record_from_row(row) for row in rows]
 
     async def list_streams(self, stream_type: str) -> list[str]:
         """Ids of this tenant's streams of ``stream_type``, oldest first."""
@@ -632,7 +615,7 @@ class SQLiteEventStore:
         if not rows:
             return None
         version, state = rows[0]
-        return Snapshot(stream_id, version, _decode(state))
+        return Snapshot(stream_id, version, decode_json(state))
 
     async def get_idempotency(self, key: str) -> IdempotencyRecord | None:
         """The record stored under an idempotency key for this tenant, or None."""
@@ -647,7 +630,7 @@ class SQLiteEventStore:
         if not rows:
             return None
         command_hash, result = rows[0]
-        return IdempotencyRecord(key, command_hash, _decode(result))
+        return IdempotencyRecord(key, command_hash, decode_json(result))
 
     # ------------------------------------------------------------------ errors
 
