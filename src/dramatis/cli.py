@@ -14,7 +14,13 @@ from dramatis import __version__
 from dramatis.bootstrap import Dramatis, open_dramatis
 from dramatis.config import Settings
 from dramatis.domain.errors import DomainError
-from dramatis.ports import ConcurrencyError, IdempotencyConflict, StoreError, StreamNotFound
+from dramatis.ports import (
+    ConcurrencyError,
+    IdempotencyConflict,
+    MediaStoreError,
+    StoreError,
+    StreamNotFound,
+)
 from dramatis.services.errors import ServiceError
 from dramatis.services.views import CampaignView, ChronicleFormat
 
@@ -36,6 +42,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (exit 2) instead of a usage dump."""
 
     def error(self, message: str) -> NoReturn:
+        message = _single_line(message)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
@@ -119,6 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     archive = command("archive", "archive a campaign (it takes no more turns)")
     archive.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
+    for keyed in (advance, archive):
+        keyed.add_argument(
+            "--idempotency-key",
+            metavar="KEY",
+            help="a repeat with the same KEY applies once and prints the same result",
+        )
+    _add_recovery_commands(command)
 
     chronicle = command(
         "chronicle",
@@ -126,11 +140,60 @@ def build_parser() -> argparse.ArgumentParser:
     )
     chronicle.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
     chronicle.add_argument(
-        "--format", choices=["md", "json"], default="md", help="output format (default md)"
+        "--format",
+        choices=["md", "html", "json"],
+        default=None,
+        help="output format (default md; html when publishing)",
     )
     chronicle.add_argument(
         "--out", type=Path, metavar="PATH", help="write to PATH instead of stdout"
     )
+    chronicle.add_argument(
+        "--publish",
+        action="store_true",
+        help="finalize it and upload it to the media store (S3 or the data dir)",
+    )
+
+    media = command("media", "attach images, audio and maps to a chronicle")
+    media_sub = media.add_subparsers(dest="media_command", metavar="ACTION", parser_class=_Parser)
+    attach = media_sub.add_parser(
+        "attach", help="upload a file and attach it, with its accessibility text"
+    )
+    attach.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
+    attach.add_argument("path", type=Path, metavar="FILE", help="PNG/JPEG/GIF/WebP/SVG, audio, PDF")
+    attach.add_argument(
+        "--alt", required=True, metavar="TEXT", help="what it shows (or sounds like), for all"
+    )
+    attach.add_argument(
+        "--chapter", type=_positive_int, metavar="N", help="the chapter it illustrates"
+    )
+    media_list = media_sub.add_parser("list", help="list a chronicle's media")
+    media_list.add_argument(
+        "campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it"
+    )
+    media_list.add_argument("--json", action="store_true", help="print a JSON array")
+
+    fork = command(
+        "fork",
+        "fork a campaign at a turn: a new campaign that shares its history up to that turn",
+    )
+    fork.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
+    fork.add_argument(
+        "--at-turn", type=_turn_number, required=True, metavar="N", help="the turn to fork after"
+    )
+    fork.add_argument("--name", help="the fork's name (default: '<name> (fork at turn N)')")
+    fork.add_argument("--seed", type=int, metavar="S", help="a new seed for the fork's turns")
+    fork.add_argument("--json", action="store_true", help="print a JSON object")
+
+    replay = command(
+        "replay",
+        "replay a campaign from its creation events and check every turn's state hash",
+    )
+    replay.add_argument("campaign_id", metavar="CAMPAIGN_ID", help="id or a unique prefix of it")
+    replay.add_argument(
+        "--verify", action="store_true", help="exit 1 when a turn diverges from its record"
+    )
+    replay.add_argument("--json", action="store_true", help="print a JSON object")
 
     personas = command("personas", "manage character sheets")
     persona_sub = personas.add_subparsers(
@@ -155,6 +218,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _turn_number(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is not a turn; turns are 0 or more")
     return value
 
 
@@ -217,9 +290,10 @@ async def _cmd_play(app: Dramatis, args: argparse.Namespace) -> int:
             for ledger in result.ledgers
         ]
         data["warnings"] = list(loaded.warnings)
+        data["notices"] = list(result.notices)
         _print_json(data)
         return EXIT_OK
-    for warning in loaded.warnings:
+    for warning in (*loaded.warnings, *result.notices):
         print(f"note: {warning}", file=sys.stderr)
     print("\n".join(_campaign_lines(result.view)))
     print()
@@ -272,12 +346,21 @@ async def _cmd_show(app: Dramatis, args: argparse.Namespace) -> int:
 
 
 async def _cmd_advance(app: Dramatis, args: argparse.Namespace) -> int:
-    result = await app.campaigns.advance(args.campaign_id, turns=args.turns, offline=args.offline)
+    result = await app.campaigns.advance(
+        args.campaign_id,
+        turns=args.turns,
+        offline=args.offline,
+        idempotency_key=args.idempotency_key,
+    )
     if args.json:
         data = result.view.to_json()
         data["played"] = [ledger.turn_number for ledger in result.ledgers]
+        data["lost_races"] = result.lost_races
+        data["notices"] = list(result.notices)
         _print_json(data)
         return EXIT_OK
+    for notice in result.notices:
+        print(f"note: {notice}", file=sys.stderr)
     played = len(result.ledgers)
     print(f"Played {played} turn{'s' if played != 1 else ''}.")
     print("\n".join(_campaign_lines(result.view)))
@@ -285,14 +368,21 @@ async def _cmd_advance(app: Dramatis, args: argparse.Namespace) -> int:
 
 
 async def _cmd_archive(app: Dramatis, args: argparse.Namespace) -> int:
-    view = await app.campaigns.archive(args.campaign_id)
+    view = await app.campaigns.archive(args.campaign_id, idempotency_key=args.idempotency_key)
     print(f"Archived {view.name} ({view.campaign_id[:8]}) at turn {view.turns}.")
     return EXIT_OK
 
 
 async def _cmd_chronicle(app: Dramatis, args: argparse.Namespace) -> int:
-    fmt: ChronicleFormat = args.format
-    text = await app.chronicles.render(args.campaign_id, fmt)
+    fmt: ChronicleFormat = args.format or ("html" if args.publish else "md")
+    if args.publish:
+        result = await app.publishing.publish(args.campaign_id, fmt)
+        if args.out is not None:
+            _copy_file(Path(result.local_path), args.out)
+        print(f"Published {result.chapter_count} chapters ({fmt}) to {result.destination}")
+        print(f"  local copy: {args.out or result.local_path}")
+        return EXIT_OK
+    text = await app.publishing.export(args.campaign_id, fmt)
     if args.out is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -303,6 +393,36 @@ async def _cmd_chronicle(app: Dramatis, args: argparse.Namespace) -> int:
         raise BadInput(f"cannot write {args.out}: {exc.strerror}") from None
     print(f"Chronicle written to {args.out}")
     return EXIT_OK
+
+
+def _copy_file(source: Path, target: Path) -> None:
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    except OSError as exc:
+        raise BadInput(f"cannot write {target}: {exc.strerror}") from None
+
+
+async def _cmd_media(app: Dramatis, args: argparse.Namespace) -> int:
+    if args.media_command == "attach":
+        asset = await app.publishing.attach(args.campaign_id, args.path, args.alt, args.chapter)
+        where = f"chapter {asset.chapter}" if asset.chapter else "the whole chronicle"
+        print(f"Attached {args.path.name} ({asset.media_type}) to {where}: {asset.storage_url}")
+        print(f"  sha256 {asset.checksum}")
+        return EXIT_OK
+    if args.media_command == "list":
+        chronicle = await app.chronicles.load(await app.campaigns.resolve_id(args.campaign_id))
+        if args.json:
+            _print_json([asset.model_dump(mode="json") for asset in chronicle.media])
+        elif not chronicle.media:
+            print("No media attached. Attach one: dramatis media attach ID FILE --alt TEXT")
+        else:
+            for asset in chronicle.media:
+                where = f"ch {asset.chapter}" if asset.chapter else "all "
+                print(f"{where:<5} {asset.media_type:<14} {asset.storage_url}")
+                print(f"      {asset.accessibility_text}")
+        return EXIT_OK
+    raise BadInput("media needs an action: attach or list (see dramatis media --help)")
 
 
 async def _cmd_personas(app: Dramatis, args: argparse.Namespace) -> int:
@@ -331,6 +451,162 @@ async def _cmd_personas(app: Dramatis, args: argparse.Namespace) -> int:
     raise BadInput("personas needs an action: import PATH or list (see dramatis personas --help)")
 
 
+# ------------------------------------------------------------------ backup and restore
+
+
+def _add_recovery_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    backup = command(
+        "backup",
+        "copy the database to a backup file (online: play may go on)",
+        "Copy the whole database (every tenant) to PATH with SQLite's online backup: the copy\n"
+        "is one consistent moment, and other dramatis processes keep playing meanwhile.",
+    )
+    backup.add_argument("path", type=Path, metavar="PATH", help="the backup file to write")
+    backup.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    backup.add_argument("--json", action="store_true", help="print a JSON object")
+    restore = command(
+        "restore",
+        "rebuild the database from a backup, optionally up to a point in time",
+        "Build a new database from the backup's event log, up to a position or a time, and\n"
+        "rebuild its snapshots. Without --into it replaces the current database (DRAMATIS_DB),\n"
+        "after copying it to <db>.before-restore-<time>: nothing is destroyed. Stop other\n"
+        "dramatis processes using the database first. See docs/recovery.md.",
+    )
+    restore.add_argument("path", type=Path, metavar="PATH", help="a file made by dramatis backup")
+    cut = restore.add_mutually_exclusive_group()
+    cut.add_argument(
+        "--to-position",
+        type=_natural_int,
+        metavar="N",
+        help="keep events up to global position N (a transaction boundary)",
+    )
+    cut.add_argument(
+        "--to-time",
+        metavar="ISO",
+        help="keep events recorded at or before this time (ISO 8601; no offset means UTC)",
+    )
+    restore.add_argument(
+        "--into",
+        type=Path,
+        metavar="DB",
+        help="write a new database file DB and leave the current one alone",
+    )
+    restore.add_argument("--json", action="store_true", help="print a JSON object")
+
+
+def _natural_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} must be 0 or more")
+    return value
+
+
+async def _cmd_backup(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatis.bootstrap import backup_database
+
+    report = await backup_database(settings, args.path, overwrite=args.force)
+    if args.json:
+        _print_json(
+            {
+                "path": str(report.path),
+                "bytes": report.bytes,
+                "events": report.events,
+                "last_position": report.last_position,
+            }
+        )
+        return EXIT_OK
+    print(
+        f"Backed up {report.events} events (up to position {report.last_position}) "
+        f"to {report.path} ({report.bytes} bytes)"
+    )
+    return EXIT_OK
+
+
+async def _cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatis.bootstrap import restore_database
+
+    report = await restore_database(
+        settings,
+        args.path,
+        to_position=args.to_position,
+        to_time=args.to_time,
+        into=args.into,
+    )
+    if args.json:
+        _print_json(
+            {
+                "path": str(report.path),
+                "events": report.events,
+                "events_in_backup": report.events_in_backup,
+                "last_position": report.last_position,
+                "snapshots": report.snapshots,
+                "idempotency_records": report.idempotency_records,
+                "kept_copy": str(report.kept_copy) if report.kept_copy else None,
+            }
+        )
+        return EXIT_OK
+    print(
+        f"Restored {report.events} of {report.events_in_backup} events ({report.cut}) "
+        f"into {report.path}; {report.snapshots} snapshots rebuilt"
+    )
+    if report.kept_copy is not None:
+        print(f"The previous database was kept as {report.kept_copy}")
+    return EXIT_OK
+
+
+RECOVERY_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
+    "backup": _cmd_backup,
+    "restore": _cmd_restore,
+}
+
+
+async def _cmd_fork(app: Dramatis, args: argparse.Namespace) -> int:
+    from dramatis.services.timetravel import TimeTravelService
+
+    view = await TimeTravelService(app.campaigns).fork_campaign(
+        args.campaign_id, args.at_turn, name=args.name, seed=args.seed
+    )
+    if args.json:
+        data = view.to_json()
+        data["forked_at_turn"] = args.at_turn
+        _print_json(data)
+        return EXIT_OK
+    print(f"Forked at turn {args.at_turn} as {view.name} ({view.campaign_id[:8]}).")
+    print("\n".join(_campaign_lines(view)))
+    print(f"Next: dramatis advance {view.campaign_id[:8]}")
+    return EXIT_OK
+
+
+async def _cmd_replay(app: Dramatis, args: argparse.Namespace) -> int:
+    from dramatis.services.timetravel import TimeTravelService
+
+    report = await TimeTravelService(app.campaigns).replay(args.campaign_id)
+    failed = args.verify and not report.verified
+    if args.json:
+        _print_json(report.to_json())
+    elif report.verified:
+        print(f"Replayed {report.replayed} turns of {report.campaign_id[:8]}: every state hash")
+        print(f"matches. Final state {report.final_hash}.")
+    else:
+        print(
+            f"Diverged at turn {report.divergent_turn} "
+            f"(campaign {(report.campaign_of_divergence or '')[:8]}): {report.reason}",
+            file=sys.stderr if failed else sys.stdout,
+        )
+        print(f"Replayed {report.replayed} of {report.turns} turns before it.")
+    if report.unrecorded_turns and not args.json:
+        count = len(report.unrecorded_turns)
+        print(
+            f"note: {count} turn{'s' if count != 1 else ''} recorded no state hash (an older "
+            "version); they were checked against their stored world instead",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[Dramatis, argparse.Namespace], Awaitable[int]]] = {
     "play": _cmd_play,
     "campaigns": _cmd_campaigns,
@@ -338,17 +614,27 @@ COMMANDS: dict[str, Callable[[Dramatis, argparse.Namespace], Awaitable[int]]] = 
     "advance": _cmd_advance,
     "archive": _cmd_archive,
     "chronicle": _cmd_chronicle,
+    "media": _cmd_media,
     "personas": _cmd_personas,
+    "fork": _cmd_fork,
+    "replay": _cmd_replay,
 }
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in RECOVERY_COMMANDS:  # they work on the database file, not the services
+        return await RECOVERY_COMMANDS[args.command](settings, args)
     async with open_dramatis(settings) as app:
         return await COMMANDS[args.command](app, args)
 
 
+def _single_line(text: str) -> str:
+    """``text`` with line breaks shown as escapes, so a message stays one line."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _fail(code: int, message: str) -> int:
-    print(f"dramatis: {message}", file=sys.stderr)
+    print(f"dramatis: {_single_line(message)}", file=sys.stderr)
     return code
 
 
@@ -374,6 +660,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConcurrencyError as exc:
         return _fail(EXIT_FAILURE, f"{exc} (another process changed it; try again)")
     except StoreError as exc:
+        return _fail(EXIT_FAILURE, str(exc))
+    except MediaStoreError as exc:
         return _fail(EXIT_FAILURE, str(exc))
     except KeyboardInterrupt:
         return _fail(130, "interrupted; every completed turn is saved")

@@ -52,9 +52,25 @@ class Settings(BaseSettings):
     )
     gemini_base_url: str = "https://generativelanguage.googleapis.com"
     gemini_model: str = "gemini-2.5-flash"
+    gemini_timeout_seconds: float = Field(default=20.0, gt=0)  # per HTTP request
+    gemini_temperature: float = Field(default=0.9, ge=0.0, le=2.0)
+    gemini_max_output_tokens: int = Field(default=1024, ge=16)
+    gemini_thinking_budget: int | None = Field(default=0, ge=-1)  # blank: the model's default
+    gemini_max_attempts: int = Field(default=4, ge=1)  # tries per decision, retries included
+    gemini_backoff_base_seconds: float = Field(default=0.5, ge=0.0)
+    gemini_backoff_max_seconds: float = Field(default=8.0, ge=0.0)
+    gemini_retry_delay_cap_seconds: float = Field(default=30.0, ge=0.0)  # longest RetryInfo wait
+    gemini_breaker_threshold: int = Field(default=5, ge=1)  # consecutive failures to open
+    gemini_breaker_cooldown_seconds: float = Field(default=60.0, ge=0.0)
     redis_url: str | None = None
+    redis_timeout_seconds: float = Field(default=0.25, gt=0)  # connect/read timeout per request
+    redis_cool_down_seconds: float = Field(default=30.0, ge=0)  # no Redis calls after a failure
+    prompt_cache_ttl_seconds: int = Field(default=900, ge=1)
+    max_concurrent_decisions: int = Field(default=8, ge=1)  # brain calls in flight at once
+    campaign_call_budget: int | None = Field(default=None, ge=0)  # remote calls per campaign
     s3_endpoint_url: str | None = None
     s3_bucket: str | None = None
+    media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # largest attachable file
     human_timeout_seconds: float = Field(default=60.0, gt=0)  # a player's turn, then the fallback
     keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
 
@@ -62,6 +78,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_default(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("gemini_thinking_budget", mode="before")
+    @classmethod
+    def _blank_budget_is_model_default(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod
     def settings_customise_sources(

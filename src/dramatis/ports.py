@@ -183,6 +183,70 @@ class PersonaBrain(Protocol):
     async def decide(self, context: DecisionContext) -> Decision: ...
 
 
+# ---------------------------------------------------------------- prompt cache
+
+PROMPT_CACHE_TTL_SECONDS = 900
+
+
+@dataclass(frozen=True, slots=True)
+class CacheKey:
+    """Where one brain decision is cached: a persona's turn in a tenant, plus the prompt's hash.
+
+    The hash covers the prompt text, the brain and its model, so a changed prompt never hits an
+    old answer.
+    """
+
+    tenant_id: str
+    persona_id: str
+    turn: int
+    prompt_hash: str
+
+    def render(self) -> str:
+        """The storage key: ``tenant:{t}:persona:{p}:turn:{n}:{prompt_hash}``."""
+        return (
+            f"tenant:{self.tenant_id}:persona:{self.persona_id}:turn:{self.turn}:{self.prompt_hash}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CacheStatus:
+    """How a prompt cache is doing, for statistics and the TUI."""
+
+    backend: str  # "memory" or "redis"
+    available: bool  # False while a backend outage is cooling down
+    attempts: int = 0  # round trips tried against the backend
+    failures: int = 0  # round trips that failed (each starts a cool-down)
+    skipped: int = 0  # lookups and writes not tried because of a cool-down
+    last_error: str | None = None
+
+
+@runtime_checkable
+class PromptCache(Protocol):
+    """A short-lived cache of brain decisions (TTL ``ttl_seconds``).
+
+    A cache never fails a turn: when its backend is unreachable ``get`` returns None and ``put``
+    does nothing, each after at most a short timeout, and ``status()`` says so.
+    """
+
+    ttl_seconds: int
+
+    async def get(self, key: CacheKey) -> Decision | None:
+        """The decision stored under ``key``, or None (missing, expired or backend down)."""
+        ...
+
+    async def put(self, key: CacheKey, decision: Decision) -> None:
+        """Store ``decision`` under ``key`` for ``ttl_seconds``."""
+        ...
+
+    async def ttl(self, key: CacheKey) -> int | None:
+        """Whole seconds ``key`` has left to live; None when it is not stored."""
+        ...
+
+    def status(self) -> CacheStatus: ...
+
+    async def close(self) -> None: ...
+
+
 class Clock(Protocol):
     """UTC time source (frozen in tests)."""
 
@@ -196,4 +260,49 @@ class ChronicleWriter(Protocol):
 
     async def write(self, name: str, text: str) -> str:
         """Store ``text`` under ``name`` (e.g. "salt-road-3f9a1c2e.md"); return its location."""
+        ...
+
+
+# ---------------------------------------------------------------- media store
+
+
+class MediaStoreError(Exception):
+    """The media store cannot be used right now (unreachable, bucket missing, no access).
+
+    The message is one line a person can act on; nothing was stored by the failed call.
+    """
+
+
+class MediaNotFound(MediaStoreError):
+    """No object at that location in this media store."""
+
+
+class MediaIntegrityError(MediaStoreError):
+    """An object read back does not have the checksum it was stored with."""
+
+
+@runtime_checkable
+class MediaStore(Protocol):
+    """Stores media assets and published chronicles as whole objects under string keys.
+
+    Keys are relative, slash-separated paths ("chronicles/<campaign>/media/<asset>.png").
+    ``put`` is all or nothing: after a failure no object (and no partial object) is visible.
+    """
+
+    description: str  # where objects go, for messages: "files under /x" or "s3://bucket"
+
+    async def put(self, key: str, data: bytes, media_type: str) -> str:
+        """Store ``data`` under ``key`` (replacing any object there); return its storage URL."""
+        ...
+
+    async def get(self, url: str, sha256: str | None = None) -> bytes:
+        """The object at storage ``url``; MediaIntegrityError if ``sha256`` is given and differs."""
+        ...
+
+    async def list(self, prefix: str = "") -> list[str]:
+        """Keys of the stored objects that start with ``prefix``, sorted."""
+        ...
+
+    def owns(self, url: str) -> bool:
+        """Whether ``url`` names a location in this store."""
         ...

@@ -125,7 +125,8 @@ def test_chronicle_formats(capsys, tmp_path: Path) -> None:
     code, out, _ = run(capsys, "chronicle", cid[:6], "--out", str(target))
     assert code == 0
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("# ")
+    assert text.startswith("---\n")  # front matter, then the title
+    assert "\n# " in text
     assert "Chapter 2" in text
 
 

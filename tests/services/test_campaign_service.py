@@ -10,7 +10,7 @@ from dramatis.adapters.clock import FrozenClock
 from dramatis.bootstrap import Dramatis, open_dramatis
 from dramatis.config import Settings
 from dramatis.domain.errors import CampaignClosed
-from dramatis.ports import ConcurrencyError, IdempotencyConflict
+from dramatis.ports import IdempotencyConflict
 from dramatis.services.errors import NotFound
 from dramatis.sheets.campaign_loader import LoadedCampaign
 
@@ -130,7 +130,7 @@ async def test_tenants_do_not_see_each_other(settings: Settings, salt_road: Load
 
 
 class BarrierBrain:
-    """A real brain that waits at a barrier before answering."""
+    """A real brain whose turn-1 decisions wait at a barrier before answering."""
 
     name = "offline"
 
@@ -139,7 +139,8 @@ class BarrierBrain:
         self._barrier = barrier
 
     async def decide(self, context):
-        await self._barrier.wait()
+        if context.turn == 1:
+            await self._barrier.wait()
         return await self._inner.decide(context)
 
 
@@ -150,7 +151,7 @@ async def test_two_writers_on_one_campaign_never_double_a_turn(
         view = await app.campaigns.create(salt_road)
         await app.campaigns.start(view.campaign_id)
     # Both writers load turn 0, then meet at a barrier inside their brains before either
-    # appends: the race is forced, not left to scheduling.
+    # appends: the race is forced, not left to scheduling. The loser replays on top.
     barrier = asyncio.Barrier(2 * len(view.personas))
     async with (
         open_dramatis(settings, clock=FrozenClock()) as one,
@@ -161,11 +162,13 @@ async def test_two_writers_on_one_campaign_never_double_a_turn(
         results = await asyncio.gather(
             one.campaigns.advance(view.campaign_id),
             two.campaigns.advance(view.campaign_id),
-            return_exceptions=True,
         )
-        errors = [r for r in results if isinstance(r, BaseException)]
-        assert len(errors) == 1 and isinstance(errors[0], ConcurrencyError)
-        assert (await one.campaigns.show(view.campaign_id)).turns == 1
+        assert sorted(r.lost_races for r in results) == [0, 1]
+        assert sorted(r.ledgers[0].turn_number for r in results) == [1, 2]
+        ledgers = await one.campaigns.ledger(view.campaign_id)
+        assert [ledger.turn_number for ledger in ledgers] == [1, 2]
+        decisions = [r for r in await one.store.read_all() if r.event_type == "DecisionRecorded"]
+        assert len(decisions) == 2 * len(view.personas)
 
 
 async def test_ledger_ranges_read_the_right_turns(

@@ -94,7 +94,8 @@ async def test_export_writes_the_file(tmp_path: Path) -> None:
         await settle(pilot)
         assert not isinstance(app.screen, ChronicleExportModal)
     text = target.read_text(encoding="utf-8")
-    assert text.startswith("# The Salt Road")
+    assert text.startswith("---\n")  # front matter, then the book
+    assert "\n# The Salt Road" in text
     title = (await chapters_drafted(world))[0].title
     assert title in text
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -289,13 +290,28 @@ class SQLiteEventStore:
             raise StoreError(f"cannot open the event store {self.path}: {exc}") from exc
         try:
             await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            await db.execute("PRAGMA journal_mode = WAL")
+            await self._enable_wal(db)
             await db.execute("PRAGMA synchronous = NORMAL")
             await db.executescript(f"BEGIN IMMEDIATE; {self._tables.schema} COMMIT;")
         except sqlite3.Error as exc:
             await db.close()
             raise StoreError(f"cannot prepare the event store {self.path}: {exc}") from exc
         self._db = db
+
+    async def _enable_wal(self, db: aiosqlite.Connection) -> None:
+        # Switching a new file to WAL needs an exclusive lock, and SQLite answers "locked" at once
+        # (without its busy handler) when other connections open the same new file together.
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        delay = 0.005
+        while True:
+            try:
+                await db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     async def close(self) -> None:
         """Close the connection (a no-op when not open)."""

@@ -34,6 +34,7 @@ from dramatis.domain.events import (
     require_timestamp,
     upcaster,
 )
+from dramatis.domain.fingerprint import state_hash
 from dramatis.domain.ledger import TurnLedger
 from dramatis.domain.world import WorldBrief, WorldState
 
@@ -152,13 +153,26 @@ class CampaignStarted(CampaignEvent):
 
 @register_event
 class TurnAdvanced(CampaignEvent):
-    """One resolved turn: its immutable ledger and the world after it."""
+    """One resolved turn: its immutable ledger, the world after it and their state hash.
+
+    v2 added ``state_hash`` (``domain.fingerprint.state_hash`` of the world and the ledger);
+    v1 payloads are upcast with ``None``: "not recorded", which replay verification reports.
+    """
 
     event_type: ClassVar[str] = "TurnAdvanced"
-    schema_version: ClassVar[int] = 1
+    schema_version: ClassVar[int] = 2
 
     ledger: TurnLedger
     world: WorldState
+    state_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+
+
+@upcaster("TurnAdvanced", 1)
+def _turn_advanced_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    """v1 recorded no state hash: such turns can be replayed but not verified."""
+    upgraded = dict(payload)
+    upgraded.setdefault("state_hash", None)
+    return upgraded
 
 
 @register_event
@@ -426,7 +440,13 @@ class Campaign:
                     f"({entry.persona_id}), who is not in campaign {self.name!r}"
                 )
         events: list[DomainEvent] = [
-            TurnAdvanced(campaign_id=self.campaign_id, ledger=ledger, world=world_after, at=at)
+            TurnAdvanced(
+                campaign_id=self.campaign_id,
+                ledger=ledger,
+                world=world_after,
+                state_hash=state_hash(world_after, ledger),
+                at=at,
+            )
         ]
         reason: str | None = None
         if self.turn_limit is not None and ledger.turn_number >= self.turn_limit:

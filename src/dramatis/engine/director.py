@@ -12,6 +12,7 @@ from functools import lru_cache
 
 from dramatis.domain.actions import ActionKind
 from dramatis.domain.context import DecisionContext
+from dramatis.domain.fingerprint import state_hash
 from dramatis.domain.ledger import ActionEntry, Decision, FiredEvent, Provenance, TurnLedger
 from dramatis.domain.sheet import CORE_WEIGHTS, CharacterSheet
 from dramatis.domain.world import WorldBrief, WorldState
@@ -41,6 +42,11 @@ class TurnResolution:
 
     ledger: TurnLedger
     world: WorldState
+
+    @property
+    def state_hash(self) -> str:
+        """The fingerprint ``TurnAdvanced`` records for this turn (``domain.fingerprint``)."""
+        return state_hash(self.world, self.ledger)
 
 
 @lru_cache(maxsize=256)

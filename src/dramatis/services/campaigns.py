@@ -14,25 +14,34 @@ from typing import Any
 from dramatis.domain.campaign import Campaign, Participant, TurnAdvanced
 from dramatis.domain.context import DecisionContext
 from dramatis.domain.events import DomainEvent
-from dramatis.domain.ledger import Decision, Provenance, TurnLedger
-from dramatis.domain.persona import Persona
+from dramatis.domain.ledger import Decision, TurnLedger
+from dramatis.domain.persona import DecisionOutOfOrder, DecisionRecorded, Persona
 from dramatis.engine.director import build_context, describe_context, resolve_turn
-from dramatis.engine.policy import decide_offline
 from dramatis.engine.world import initial_world
 from dramatis.ports import (
     Clock,
+    ConcurrencyError,
     EventStore,
     IdempotencyConflict,
     IdempotencyRecord,
     PersonaBrain,
+    PromptCache,
     StreamAppend,
     StreamNotFound,
 )
+from dramatis.services.brains import BUDGET_SPENT, CallBudget, DecisionRouter, combine, tally
 from dramatis.services.codec import decode, encode
 from dramatis.services.control_plane import ControlPlaneService
 from dramatis.services.errors import BadRequest, NotFound
 from dramatis.services.repository import load_aggregate, save_snapshot
-from dramatis.services.views import CampaignSummary, CampaignView, ParticipantView, PlayResult
+from dramatis.services.views import (
+    CampaignStats,
+    CampaignSummary,
+    CampaignView,
+    ParticipantView,
+    PersonaStats,
+    PlayResult,
+)
 from dramatis.sheets.campaign_loader import LoadedCampaign
 
 CAMPAIGN_STREAM = "campaign"
@@ -47,6 +56,7 @@ class _Table:
 
     campaign: Campaign
     personas: dict[str, Persona] = field(default_factory=dict)
+    budget: CallBudget | None = None
 
 
 def command_hash(name: str, **arguments: Any) -> str:
@@ -67,13 +77,22 @@ class CampaignService:
         snapshot_every: int = 10,
         max_concurrent_decisions: int = 8,
         control_plane: ControlPlaneService | None = None,
+        prompt_cache: PromptCache | None = None,
+        call_budget: int | None = None,
+        race_retries: int = 50,
     ) -> None:
         self.store = store
+        # How often ``advance`` replays a turn another writer took first before giving up.
+        self.race_retries = race_retries
         self.control_plane = control_plane
         self.clock = clock
         self.brains = dict(brains)
         self.snapshot_every = snapshot_every
-        self._decision_slots = asyncio.Semaphore(max_concurrent_decisions)
+        self.prompt_cache = prompt_cache
+        self.call_budget = call_budget  # remote brain calls per campaign; None: no limit
+        self.router = DecisionRouter(
+            self.brains, clock=clock, cache=prompt_cache, max_concurrent=max_concurrent_decisions
+        )
 
     @property
     def tenant_id(self) -> str:
@@ -144,7 +163,12 @@ class CampaignService:
                 encode(created, self._meta("create", idempotency_key)),
             ),
         )
-        await self.store.append(appends, self._idem(idempotency_key, key_hash, campaign_id))
+        written = await self.store.append(
+            appends, self._idem(idempotency_key, key_hash, campaign_id)
+        )
+        if not written:  # a concurrent request with the same key created it first
+            replay = await self._replay(idempotency_key, key_hash)
+            campaign_id = replay["campaign_id"] if replay is not None else campaign_id
         return await self.show(campaign_id)
 
     async def start(self, campaign_ref: str, *, idempotency_key: str | None = None) -> CampaignView:
@@ -197,12 +221,33 @@ class CampaignService:
             ledgers = await self.ledger(campaign_id, replay["from_turn"], replay["to_turn"])
             return PlayResult(view=await self.show(campaign_id), ledgers=tuple(ledgers))
         table = await self._load_table(campaign_id)
+        if self.call_budget is not None and not offline:
+            table.budget = await self._load_budget(table.campaign, self.call_budget)
         ledgers: list[TurnLedger] = []
         append_ms: list[float] = []
+        notices: list[str] = []
+        lost_races = 0
         for index in range(turns):
             if index > 0 and table.campaign.status != "active":
                 break  # the campaign completed (turn limit or the story's end)
-            ledgers.append(await self._play_turn(table, offline=offline, append_ms=append_ms))
+            for attempt in range(self.race_retries + 1):
+                try:
+                    ledgers.append(
+                        await self._play_turn(table, offline=offline, append_ms=append_ms)
+                    )
+                    break
+                except (ConcurrencyError, DecisionOutOfOrder):
+                    # Another writer played this turn first (its personas may even have been
+                    # read after its turn and the campaign before): reload, play the next one.
+                    if attempt == self.race_retries:
+                        raise
+                    lost_races += 1
+                    table = await self._reload_table(table, offline=offline)
+                    if ledgers and table.campaign.status != "active":
+                        break  # the other writer ended the campaign
+            notice = table.budget.take_notice() if table.budget is not None else None
+            if notice is not None:
+                notices.append(notice)
             if progress is not None:
                 progress(index + 1, turns)
         await self._record_measurements(table, ledgers, append_ms)
@@ -215,7 +260,13 @@ class CampaignService:
                 to_turn=ledgers[-1].turn_number,
             )
             await self.store.append([], record)
-        return PlayResult(view=self._view(table.campaign), ledgers=tuple(ledgers))
+        stats = await self._stats(table.campaign)
+        return PlayResult(
+            view=self._view(table.campaign, stats),
+            ledgers=tuple(ledgers),
+            notices=tuple(notices),
+            lost_races=lost_races,
+        )
 
     async def complete(
         self, campaign_ref: str, reason: str = "ended by the players"
@@ -261,8 +312,13 @@ class CampaignService:
         return summaries
 
     async def show(self, campaign_ref: str) -> CampaignView:
-        """One campaign in detail."""
-        return self._view(await self._load_campaign(await self.resolve_id(campaign_ref)))
+        """One campaign in detail, with its decision statistics."""
+        campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
+        return self._view(campaign, await self._stats(campaign))
+
+    async def stats(self, campaign_ref: str) -> CampaignStats:
+        """Per-persona and campaign totals: brain calls, tokens, cache hit rate, fallbacks."""
+        return await self._stats(await self._load_campaign(await self.resolve_id(campaign_ref)))
 
     async def get(self, campaign_ref: str) -> Campaign:
         """The campaign aggregate itself (read-only use)."""
@@ -281,6 +337,12 @@ class CampaignService:
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         if last is not None:
             from_turn = max(1, campaign.current_turn - last + 1)
+        inherited: list[TurnLedger] = []
+        fork_turn = campaign.forked_at_turn or 0
+        if campaign.forked_from is not None and from_turn <= fork_turn:
+            # A fork shares its parent's turns up to the fork by reference: read them there.
+            upto = fork_turn if to_turn is None else min(to_turn, fork_turn)
+            inherited = await self.ledger(campaign.forked_from, from_turn, upto)
         # The stream opens with CampaignCreated and CampaignStarted, and every turn adds at least
         # one event, so turn t sits past version t - first_turn + 2.
         first_turn = (campaign.forked_at_turn or 0) + 1
@@ -296,7 +358,7 @@ class CampaignService:
             event = decode([record])[0]
             if isinstance(event, TurnAdvanced):
                 ledgers.append(event.ledger)
-        return ledgers
+        return inherited + ledgers
 
     async def resolve_id(self, campaign_ref: str) -> str:
         """A full campaign id from an id or a unique prefix of one."""
@@ -363,7 +425,7 @@ class CampaignService:
         started = self.clock.monotonic()
         brains = {p.persona_id: ("offline" if offline else p.brain) for p in campaign.participants}
         decided = await asyncio.gather(
-            *(self._decide(brains[pid], ctx) for pid, ctx in contexts.items())
+            *(self._decide(brains[pid], ctx, table.budget) for pid, ctx in contexts.items())
         )
         decisions = dict(zip(contexts, decided, strict=True))
         duration = max(0.0, self.clock.monotonic() - started)
@@ -417,17 +479,57 @@ class CampaignService:
                 await save_snapshot(self.store, pid, persona)
         return resolution.ledger
 
-    async def _decide(self, brain_kind: str, context: DecisionContext) -> Decision:
-        brain = self.brains.get(brain_kind)
-        if brain is None:
-            reason = (
-                "no player at the keyboard"
-                if brain_kind == "human"
-                else f"{brain_kind} brain not configured"
+    async def _decide(
+        self, brain_kind: str, context: DecisionContext, budget: CallBudget | None = None
+    ) -> Decision:
+        """One persona's decision: through the prompt cache, within the budget and the
+        concurrency bound; falls back to the offline policy rather than fail the turn."""
+        return await self.router.decide(brain_kind, context, budget)
+
+    # ------------------------------------------------------------------ statistics
+
+    async def _decisions(self, campaign: Campaign) -> dict[str, list[Decision]]:
+        """Every recorded decision of each participant in this campaign, by persona id."""
+        found: dict[str, list[Decision]] = {pid: [] for pid in campaign.participant_ids}
+        for pid in campaign.participant_ids:
+            try:
+                records = await self.store.read_stream(pid)
+            except StreamNotFound:
+                continue
+            wanted = [r for r in records if r.event_type == DecisionRecorded.event_type]
+            for event in decode(wanted):
+                if not isinstance(event, DecisionRecorded):
+                    continue
+                if event.campaign_id == campaign.campaign_id:
+                    found[pid].append(event.decision)
+        return found
+
+    async def _stats(self, campaign: Campaign) -> CampaignStats:
+        decisions = await self._decisions(campaign)
+        personas = tuple(
+            PersonaStats(
+                persona_id=p.persona_id,
+                name=p.name,
+                brain=p.brain,
+                **tally(p.brain, decisions[p.persona_id]).model_dump(),
             )
-            return _with_fallback(decide_offline(context), reason)
-        async with self._decision_slots:
-            return await brain.decide(context)
+            for p in campaign.participants
+        )
+        totals = combine(personas)
+        budget = self.call_budget
+        return CampaignStats(
+            **totals.model_dump(),
+            personas=personas,
+            call_budget=budget,
+            calls_remaining=None if budget is None else max(0, budget - totals.calls),
+        )
+
+    async def _load_budget(self, campaign: Campaign, limit: int) -> CallBudget:
+        """The campaign's call budget with the calls already spent in earlier sessions."""
+        stats = await self._stats(campaign)
+        return CallBudget(
+            limit, used=stats.calls, told=stats.fallbacks_by_reason.get(BUDGET_SPENT, 0) > 0
+        )
 
     # ------------------------------------------------------------------ plumbing
 
@@ -443,6 +545,13 @@ class CampaignService:
             *(load_aggregate(self.store, Persona, pid) for pid in campaign.participant_ids)
         )
         return _Table(campaign, dict(zip(campaign.participant_ids, personas, strict=True)))
+
+    async def _reload_table(self, table: _Table, *, offline: bool) -> _Table:
+        """The campaign and its personas as stored now (after another writer's turn)."""
+        fresh = await self._load_table(table.campaign.campaign_id)
+        if table.budget is not None and self.call_budget is not None and not offline:
+            fresh.budget = await self._load_budget(fresh.campaign, self.call_budget)
+        return fresh
 
     async def _append_campaign(
         self,
@@ -491,7 +600,7 @@ class CampaignService:
             meta["idempotency_key"] = idempotency_key
         return meta
 
-    def _view(self, c: Campaign) -> CampaignView:
+    def _view(self, c: Campaign, stats: CampaignStats | None = None) -> CampaignView:
         positions = c.world.positions if c.world else {}
         locations = {loc.id: loc.name for loc in c.brief.locations}
         return CampaignView(
@@ -523,6 +632,7 @@ class CampaignService:
             style=c.chronicler.style,
             last_turn=c.last_ledger,
             world=c.world,
+            stats=stats,
         )
 
 
@@ -533,10 +643,3 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     ordered = sorted(values)
     rank = max(0, min(len(ordered) - 1, math.ceil(fraction * len(ordered)) - 1))
     return ordered[rank]
-
-
-def _with_fallback(decision: Decision, reason: str) -> Decision:
-    provenance = Provenance(
-        source="offline", latency_ms=decision.provenance.latency_ms, fallback_reason=reason
-    )
-    return decision.model_copy(update={"provenance": provenance})

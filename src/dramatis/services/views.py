@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dramatis.domain.ledger import Provenance, TurnLedger
 from dramatis.domain.world import WorldState
 
-ChronicleFormat = Literal["md", "json"]
+ChronicleFormat = Literal["md", "html", "json"]
 
 
 class _View(BaseModel):
@@ -43,6 +43,40 @@ class CampaignSummary(_View):
     forked_from: str | None = None
 
 
+class DecisionStats(_View):
+    """Totals over recorded decisions: brain calls, tokens, the cache and fallbacks.
+
+    ``calls`` counts remote brain calls (answered or failed); cache hits and budget fallbacks
+    cost none. ``cache_hit_rate`` is hits / (hits + calls), None before any lookup.
+    """
+
+    decisions: int = 0
+    calls: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cache_hits: int = 0
+    cache_hit_rate: float | None = None
+    fallbacks: int = 0
+    fallbacks_by_reason: dict[str, int] = Field(default_factory=dict)
+    by_source: dict[str, int] = Field(default_factory=dict)
+
+
+class PersonaStats(DecisionStats):
+    """One persona's totals in one campaign."""
+
+    persona_id: str
+    name: str
+    brain: str
+
+
+class CampaignStats(DecisionStats):
+    """A campaign's totals (the sum over its personas), each persona's, and the call budget."""
+
+    personas: tuple[PersonaStats, ...] = ()
+    call_budget: int | None = None
+    calls_remaining: int | None = None
+
+
 class CampaignView(_View):
     """One campaign in detail."""
 
@@ -64,6 +98,7 @@ class CampaignView(_View):
     style: str
     last_turn: TurnLedger | None = None
     world: WorldState | None = None
+    stats: CampaignStats | None = None
 
     def to_json(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude={"world"})
@@ -74,6 +109,8 @@ class PlayResult(_View):
 
     view: CampaignView
     ledgers: tuple[TurnLedger, ...]
+    notices: tuple[str, ...] = ()  # things the player must be told once (e.g. budget spent)
+    lost_races: int = 0  # turns another writer took first, so this one played the next
 
 
 class PersonaView(_View):

@@ -160,6 +160,8 @@ def parse_campaign_text(text: str, *, label: str) -> CampaignFile:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise campaign_error(label, toml_error_message(exc, text)) from None
+    except RecursionError:
+        raise campaign_error(label, "not valid TOML (nested too deeply)") from None
     try:
         campaign = CampaignFile.model_validate(raw)
     except ValidationError as exc:

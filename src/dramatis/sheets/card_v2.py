@@ -78,6 +78,10 @@ def parse_card_v2(text: str, *, label: str, source: Path) -> LoadedSheet:
         card = json.loads(text)
     except json.JSONDecodeError as exc:
         raise sheet_error(label, f"line {exc.lineno}: invalid JSON ({exc.msg})") from None
+    except RecursionError:
+        raise sheet_error(label, "invalid JSON (nested too deeply for a card)") from None
+    except ValueError as exc:  # e.g. an integer with more digits than Python will convert
+        raise sheet_error(label, f"invalid JSON ({exc})") from None
     return card_from_mapping(card, label=label, source=source)
 
 

@@ -68,6 +68,8 @@ def parse_toml_sheet(text: str, *, label: str, source: Path) -> LoadedSheet:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise sheet_error(label, toml_error_message(exc, text)) from None
+    except RecursionError:
+        raise sheet_error(label, "not valid TOML (nested too deeply to be a sheet)") from None
     return sheet_from_mapping(data, label=label, source=source)
 
 

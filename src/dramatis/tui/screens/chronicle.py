@@ -23,9 +23,11 @@ from textual.widgets.option_list import Option
 from dramatis.domain.chronicle import MediaAsset
 from dramatis.domain.errors import DomainError
 from dramatis.services.errors import ServiceError
+from dramatis.services.publishing import Progress, PublishResult
 from dramatis.services.views import ChapterView, ChronicleView
 from dramatis.tui.text import clean
 from dramatis.tui.widgets.chronicle_export import ChronicleExportModal
+from dramatis.tui.widgets.chronicle_media import MediaAttachModal, PublishModal
 
 
 def turn_ranges(turns: tuple[int, ...] | list[int]) -> str:
@@ -50,6 +52,11 @@ def _slug(text: str) -> str:
     return "-".join(part for part in out.split("-") if part) or "chronicle"
 
 
+def _md_text(text: str) -> str:
+    """``text`` with markdown's special characters escaped, so it shows as written."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]<>()#+-.!|" else ch for ch in text)
+
+
 def write_text_file(path: Path, text: str) -> None:
     """Write ``text`` to ``path``, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -68,6 +75,8 @@ class ChronicleScreen(Screen[None]):
         Binding("w", "compose_next", "write next chapter", id="chronicle.compose"),
         Binding("enter", "jump", "jump to turns", id="chronicle.jump", priority=True),
         Binding("e", "export", "export", id="chronicle.export"),
+        Binding("a", "attach_media", "attach media", id="chronicle.attach"),
+        Binding("p", "publish", "publish", id="chronicle.publish"),
     ]
 
     DEFAULT_CSS = """
@@ -195,6 +204,8 @@ class ChronicleScreen(Screen[None]):
         ]
         for chapter in view.chapters:
             lines += [clean(chapter.markdown).rstrip(), ""]
+            lines += self._media_lines(chapter.number)
+        lines += self._media_lines(None)
         if not view.chapters:
             if view.turns_played:
                 lines.append(
@@ -204,6 +215,15 @@ class ChronicleScreen(Screen[None]):
             else:
                 lines.append("Nothing has happened yet: play a few turns, then write chapter 1.")
         return "\n".join(lines) + "\n"
+
+    def _media_lines(self, chapter: int | None) -> list[str]:
+        """The media of one chapter (None: of the whole book) as quoted notes for the book."""
+        lines: list[str] = []
+        for asset in self.media:
+            if asset.chapter == chapter:
+                alt = " ".join(clean(asset.accessibility_text).split())
+                lines += [f"> **{asset.media_type}** — {_md_text(alt)}", ""]
+        return lines
 
     async def _show(self, view: ChronicleView | None, problem: str | None) -> None:
         title = self.query_one("#chronicle-title", Static)
@@ -397,8 +417,9 @@ class ChronicleScreen(Screen[None]):
         campaign_id = view.campaign_id
 
         async def export(path: Path) -> Path:
-            fmt = "json" if path.suffix.lower() == ".json" else "md"
-            text = await dramatis.chronicles.render(campaign_id, fmt)
+            suffix = path.suffix.lower()
+            fmt = {".json": "json", ".html": "html", ".htm": "html"}.get(suffix, "md")
+            text = await dramatis.publishing.export(campaign_id, fmt)
             await asyncio.to_thread(write_text_file, path, text)
             return path
 
@@ -408,3 +429,63 @@ class ChronicleScreen(Screen[None]):
                 await self.refresh_data()
 
         self.app.push_screen(ChronicleExportModal(self.default_export_path(), export), exported)
+
+    def action_attach_media(self) -> None:
+        """Ask for a file and its accessibility text, and attach it to the chronicle."""
+        dramatis = getattr(self.app, "dramatis", None)
+        view = self.view
+        if dramatis is None or view is None:
+            self.notify("Choose a campaign first (Setup screen).", severity="warning")
+            return
+        campaign_id = view.campaign_id
+        chapter = self.highlighted_chapter()
+
+        async def attach(path: Path, alt: str, number: int | None) -> MediaAsset:
+            return await dramatis.publishing.attach(campaign_id, path, alt, number)
+
+        async def attached(asset: MediaAsset | None) -> None:
+            if asset is not None:
+                where = f"chapter {asset.chapter}" if asset.chapter else "the whole chronicle"
+                self.notify(
+                    f"{asset.media_type} attached to {where}: “{clean(asset.accessibility_text)}”",
+                    title="Media attached",
+                    markup=False,
+                )
+                await self.refresh_data()
+
+        modal = MediaAttachModal(
+            max(len(view.chapters), 1 if view.turns_played else 0),
+            attach,
+            chapter.number if chapter else None,
+        )
+        self.app.push_screen(modal, attached)
+
+    def action_publish(self) -> None:
+        """Publish the chronicle to the media store, showing progress."""
+        dramatis = getattr(self.app, "dramatis", None)
+        view = self.view
+        if dramatis is None or view is None:
+            self.notify("Choose a campaign first (Setup screen).", severity="warning")
+            return
+        if view.status == "published":
+            self.notify(
+                "This chronicle is already published; publishing is final. Press e to export.",
+                severity="warning",
+            )
+            return
+        campaign_id = view.campaign_id
+
+        async def publish(fmt: str, progress: Progress) -> PublishResult:
+            return await dramatis.publishing.publish(campaign_id, fmt, progress)
+
+        async def published(result: PublishResult | None) -> None:
+            await self.refresh_data()
+            if result is not None:
+                self.notify(
+                    f"{result.chapter_count} chapters published to {result.destination}",
+                    title="Chronicle published",
+                    markup=False,
+                )
+
+        destination = dramatis.publishing.media.description
+        self.app.push_screen(PublishModal(destination, publish), published)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -24,6 +25,7 @@ from dramatis.domain.errors import DomainError
 from dramatis.domain.sheet import CharacterSheet
 from dramatis.services.errors import ServiceError
 from dramatis.services.views import DecisionView, PersonaView
+from dramatis.tui.screens.timetravel import persona_panels_at
 from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.persona_panels import (
     background_content,
@@ -189,6 +191,8 @@ class PersonaScreen(Screen[None]):
         """The turn whose decision and context are shown."""
         self.context_text: str = ""
         """The exact context text shown for ``turn``."""
+        self.world_turn: int | None = None
+        """The turn whose trust and knowledge are shown (None: the campaign as it is now)."""
 
     def compose(self) -> ComposeResult:
         yield Static(id="persona-title")
@@ -431,6 +435,26 @@ class PersonaScreen(Screen[None]):
         if changed:
             context.scroll_home(animate=False)
 
+    @work(exclusive=True, group="persona-history")
+    async def show_world_at(self, turn: int) -> None:
+        """Trust and knowledge as they stood after ``turn`` (read from the campaign's events)."""
+        campaign, persona = self._loaded.campaign, self._loaded.persona
+        if campaign is None or persona is None:
+            return
+        if turn == campaign.current_turn:  # the campaign's world now is the world after it
+            self.world_turn = turn
+            self._show_info(self._loaded)
+            return
+        try:
+            panels = await persona_panels_at(self, campaign.campaign_id, persona.persona_id, turn)
+        except (ServiceError, DomainError):
+            return
+        if panels is None or self.turn != turn:
+            return
+        self.world_turn = turn
+        self.query_one("#persona-trust", Static).update(panels[0])
+        self.query_one("#persona-knows", Static).update(panels[1])
+
     # ------------------------------------------------------------------ events and actions
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -440,6 +464,7 @@ class PersonaScreen(Screen[None]):
         if turn != self.turn or self.context_text == "":
             self.turn = turn
             self._show_turn(self._decision_for(turn))
+            self.show_world_at(turn)
 
     def _step(self, offset: int) -> None:
         if not self._turns or self.turn not in self._turns:
@@ -452,6 +477,7 @@ class PersonaScreen(Screen[None]):
         self.turn = self._turns[index]
         self.query_one(DataTable).move_cursor(row=index, animate=False)
         self._show_turn(self._decision_for(self.turn))
+        self.show_world_at(self.turn)
 
     def action_previous_turn(self) -> None:
         """Show the decision of the turn before."""

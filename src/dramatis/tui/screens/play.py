@@ -24,6 +24,7 @@ from dramatis.domain.ledger import TurnLedger
 from dramatis.domain.world import WorldBrief
 from dramatis.services.human import PendingChoice
 from dramatis.services.views import CampaignView
+from dramatis.tui.screens.timetravel import HISTORY_BINDINGS, TurnHistory
 from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.bars import TopBar
 from dramatis.tui.widgets.format import BRAIN_LABELS, turns_text
@@ -122,7 +123,7 @@ def _choose_bindings() -> list[BindingType]:
     return bindings
 
 
-class PlayScreen(Screen[None]):
+class PlayScreen(TurnHistory, Screen[None]):
     """One campaign, turn by turn."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -140,6 +141,7 @@ class PlayScreen(Screen[None]):
             id="play.inspect",
             tooltip="Why did the highlighted persona do that?",
         ),
+        *HISTORY_BINDINGS,
     ]
 
     DEFAULT_CSS = """
@@ -282,6 +284,7 @@ class PlayScreen(Screen[None]):
         if self._ledgers_for != campaign_id:
             self.ledgers = {}
             self._ledgers_for = campaign_id
+            self.leave_history()
             self.query_one("#log", RichLog).clear()
             self._log_opening()
         known = max(self.ledgers, default=0)
@@ -325,6 +328,9 @@ class PlayScreen(Screen[None]):
     def _show_view(self) -> None:
         view = self.view
         if view is None:
+            return
+        if self.history is not None and self.history.campaign_id == view.campaign_id:
+            self.show_history()  # a past turn is on screen until the player steps back to now
             return
         colours = self.colours
         title = safe(view.name, "bold")
@@ -416,6 +422,8 @@ class PlayScreen(Screen[None]):
             return self.pending
         if action == "advance":
             return True if not self.busy else None
+        if action in ("history", "rewind", "reroll"):
+            return not self.busy
         return True
 
     _autoplaying = False
@@ -503,6 +511,7 @@ class PlayScreen(Screen[None]):
         if dramatis is None or view is None:
             return
         campaign_id = view.campaign_id
+        self.leave_history()
         self._stop = False
         self.paused = False
         self._resume.set()
@@ -591,7 +600,7 @@ class PlayScreen(Screen[None]):
             choice
             for choice in self.dramatis_app.human.pending
             if view is not None
-            and choice.context.campaign_id == view.campaign_id
+            and choice.context.campaign_id in (view.campaign_id, self.rerolling)
             and choice.persona_id not in self._answered
         ]
         panel = self.query_one("#choice", Vertical)

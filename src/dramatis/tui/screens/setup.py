@@ -15,8 +15,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from dramatis.services.timetravel import TimeTravelService
 from dramatis.services.views import CampaignSummary, CampaignView
 from dramatis.sheets.campaign_loader import SampleInfo, list_samples, load_campaign_file
+from dramatis.tui.screens.timetravel import family_tree
 from dramatis.tui.text import safe
 from dramatis.tui.widgets.bars import TopBar
 from dramatis.tui.widgets.format import BRAIN_LABELS, FORMAT_LABELS, age, turns_text
@@ -230,7 +232,11 @@ class SetupScreen(Screen[None]):
             dramatis = self.dramatis_app.dramatis
             assert dramatis is not None
             view = await dramatis.campaigns.show(key)
-            body.update(self._campaign_details(view))
+            details = self._campaign_details(view)
+            tree = await TimeTravelService(dramatis.campaigns).family(key)
+            if tree.children:  # the campaign has forks, or is one: show its family tree
+                details = Group(details, Text(""), family_tree(tree, key))
+            body.update(details)
         else:
             sample = next(s for s in self.samples if s.name == key)
             body.update(await self._sample_details(sample))

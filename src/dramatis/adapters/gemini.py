@@ -1,0 +1,610 @@
+"""The Gemini brain: a PersonaBrain that asks Google's Gemini API (``generateContent``) what a
+persona does, and falls back to the offline policy whenever Gemini cannot give a usable answer.
+
+One pooled ``httpx.AsyncClient`` per brain. The request carries the persona in
+``systemInstruction`` and the perceived world (place, people, trust, what the persona saw and
+knows, its numbered options) in ``contents``; ``generationConfig`` asks for JSON that follows a
+schema for ``{option, action, target, reasoning}``.
+
+Failures degrade, they never fail a turn:
+- 408, 429, 500, 502, 503, 504 and transport errors (timeouts, refused or dropped connections) are
+  retried with exponential backoff and full jitter; a 429's ``RetryInfo.retryDelay`` (or a
+  ``Retry-After`` header) is waited out when it is within ``retry_delay_cap`` and ends the retries
+  when it is longer; a daily-quota 429 is never retried;
+- 400, 403, 404 and other statuses are not retried;
+- after the last try, on a safety block, on MAX_TOKENS with no text, on an answer that is not JSON
+  or that names an action not on the list, the offline policy decides and the decision's
+  provenance says ``source="offline"`` with the reason;
+- a circuit breaker stops calling Gemini for ``breaker_cooldown`` seconds after
+  ``breaker_threshold`` consecutive call failures (a daily-quota 429 opens it at once); decisions
+  meanwhile go offline with the reason ``"circuit open"``.
+
+The API key travels only in the ``x-goog-api-key`` header: it is never in the URL, the prompt
+hash, a log line, a fallback reason or ``repr(brain)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from dramatis.domain.context import ActionOption, DecisionContext
+from dramatis.domain.ledger import Decision, Provenance
+from dramatis.engine.director import describe_context
+from dramatis.engine.policy import decide_offline
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_MODEL = "gemini-2.5-flash"
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+BLOCKING_FINISH_REASONS = frozenset(
+    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
+)
+MAX_REASONING = 400
+
+SYSTEM_RULES = (
+    "You are playing one character in a turn-based story. Stay in character. Each turn you are "
+    "shown what your character perceives and a numbered list of the actions open to them. Choose "
+    "exactly one of those actions. Answer with JSON only: the option number, its action word, its "
+    "target (or null) and one sentence of reasoning in your character's own voice."
+)
+
+
+# ------------------------------------------------------------------ failures
+
+
+class GeminiCallError(Exception):
+    """A call to Gemini that gave no usable HTTP response; ``reason`` is safe to record."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class RetryableCallError(GeminiCallError):
+    """A failure worth another try (408, 429, 5xx, transport errors)."""
+
+
+class DailyQuotaExhausted(GeminiCallError):
+    """A 429 for a per-day quota: retrying today is pointless."""
+
+
+class UnusableAnswer(Exception):
+    """Gemini answered, but the answer cannot become a decision; ``reason`` is safe to record."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# ------------------------------------------------------------------ circuit breaker
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures and stays open for ``cooldown`` seconds.
+
+    When the cool-down has passed one probe call is let through (half-open): its success closes
+    the circuit, its failure opens it again for another cool-down. Other calls made while the
+    probe is in flight are refused. Single event loop: no locking needed.
+    """
+
+    def __init__(
+        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        if threshold < 1:
+            raise ValueError(f"breaker threshold must be at least 1, not {threshold}")
+        if cooldown < 0:
+            raise ValueError(f"breaker cooldown must not be negative, not {cooldown}")
+        self.threshold = threshold
+        self.cooldown = cooldown
+        self._clock = clock
+        self.consecutive_failures = 0
+        self._opened_at: float | None = None
+        self._probing = False
+
+    @property
+    def state(self) -> str:
+        """``closed``, ``open`` or ``half-open``."""
+        if self._opened_at is None:
+            return "closed"
+        if self._clock() - self._opened_at < self.cooldown:
+            return "open"
+        return "half-open"
+
+    def allow(self) -> bool:
+        """Whether a call may go out now (claims the probe slot when half-open)."""
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "open" or self._probing:
+            return False
+        self._probing = True
+        return True
+
+    def record_success(self) -> None:
+        self.consecutive_failures = 0
+        self._opened_at = None
+        self._probing = False
+
+    def record_failure(self) -> None:
+        self.consecutive_failures += 1
+        probe_failed = self._probing
+        self._probing = False
+        if probe_failed or self.consecutive_failures >= self.threshold:
+            self._opened_at = self._clock()
+
+    def trip(self) -> None:
+        """Open now, whatever the count (e.g. the daily quota is spent)."""
+        self.consecutive_failures = max(self.consecutive_failures, self.threshold)
+        self._probing = False
+        self._opened_at = self._clock()
+
+
+# ------------------------------------------------------------------ request building
+
+
+def response_schema(options: Sequence[ActionOption]) -> dict[str, Any]:
+    """The JSON schema (Gemini's OpenAPI subset) the answer must follow."""
+    actions = sorted({option.action.value for option in options})
+    return {
+        "type": "OBJECT",
+        "properties": {
+            "option": {
+                "type": "INTEGER",
+                "description": "the number of the chosen option in the list",
+            },
+            "action": {
+                "type": "STRING",
+                "enum": actions,
+                "description": "the chosen option's action word",
+            },
+            "target": {
+                "type": "STRING",
+                "nullable": True,
+                "description": "who or where the action is aimed at, or null",
+            },
+            "reasoning": {
+                "type": "STRING",
+                "description": "one sentence, in the character's own voice",
+            },
+        },
+        "required": ["option", "action", "reasoning"],
+        "propertyOrdering": ["option", "action", "target", "reasoning"],
+    }
+
+
+def split_prompt(context: DecisionContext) -> tuple[str, str]:
+    """(persona, world): the persona's sheet for ``systemInstruction``, the rest for the prompt.
+
+    ``describe_context`` opens with one paragraph about the persona (name, summary, personality,
+    weights, goals, fears, voice); everything after the first blank line is what it perceives.
+    """
+    text = describe_context(context)
+    persona, separator, world = text.partition("\n\n")
+    if not separator:
+        return "", text
+    return persona, world
+
+
+def build_request(
+    context: DecisionContext,
+    *,
+    temperature: float,
+    max_output_tokens: int,
+    thinking_budget: int | None,
+) -> dict[str, Any]:
+    """The ``generateContent`` request body for one persona's decision."""
+    persona, world = split_prompt(context)
+    generation: dict[str, Any] = {
+        "responseMimeType": "application/json",
+        "responseSchema": response_schema(context.options),
+        "temperature": temperature,
+        "maxOutputTokens": max_output_tokens,
+        "candidateCount": 1,
+    }
+    if thinking_budget is not None:
+        generation["thinkingConfig"] = {"thinkingBudget": thinking_budget}
+    system = f"{SYSTEM_RULES}\n\n{persona}" if persona else SYSTEM_RULES
+    return {
+        "systemInstruction": {"parts": [{"text": system}]},
+        "contents": [{"role": "user", "parts": [{"text": world}]}],
+        "generationConfig": generation,
+    }
+
+
+def encode_body(body: Mapping[str, Any]) -> bytes:
+    """The exact bytes sent (and hashed): compact, stable JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+# ------------------------------------------------------------------ response reading
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
+
+
+def parse_duration(value: object) -> float | None:
+    """Seconds from a protobuf Duration string such as ``"2s"`` or ``"0.5s"``."""
+    if not isinstance(value, str):
+        return None
+    match = _DURATION.match(value)
+    return float(match.group(1)) if match else None
+
+
+def error_details(payload: object) -> tuple[str, str, list[dict[str, Any]]]:
+    """(status, message, details) of a Google API error body; blanks when it is not one."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("error"), dict):
+        return "", "", []
+    error = payload["error"]
+    details = [d for d in error.get("details") or [] if isinstance(d, dict)]
+    return str(error.get("status") or ""), str(error.get("message") or ""), details
+
+
+def retry_delay_of(details: Sequence[Mapping[str, Any]]) -> float | None:
+    """The server's RetryInfo.retryDelay in seconds, if it sent one."""
+    for detail in details:
+        if str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            return parse_duration(detail.get("retryDelay"))
+    return None
+
+
+def is_daily_quota(message: str, details: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether a 429 is about a per-day quota (retrying before tomorrow cannot help)."""
+    for detail in details:
+        if not str(detail.get("@type", "")).endswith("google.rpc.QuotaFailure"):
+            continue
+        for violation in detail.get("violations") or []:
+            if not isinstance(violation, dict):
+                continue
+            quota = f"{violation.get('quotaId', '')} {violation.get('quotaMetric', '')}"
+            if "perday" in quota.lower().replace("_", "").replace("-", ""):
+                return True
+    return "per day" in message.lower() or "daily" in message.lower()
+
+
+def answer_text(response: Mapping[str, Any]) -> str:
+    """The model's answer text, or UnusableAnswer for a block, a truncation or nothing."""
+    feedback = response.get("promptFeedback") or {}
+    block = feedback.get("blockReason") if isinstance(feedback, dict) else None
+    if block:
+        raise UnusableAnswer(f"prompt blocked by Gemini (blockReason {block})")
+    candidates = response.get("candidates") or []
+    if not candidates or not isinstance(candidates[0], dict):
+        raise UnusableAnswer("Gemini returned no candidates")
+    candidate = candidates[0]
+    finish = str(candidate.get("finishReason") or "")
+    if finish in BLOCKING_FINISH_REASONS:
+        raise UnusableAnswer(f"answer blocked by Gemini (finishReason {finish})")
+    content = candidate.get("content") or {}
+    parts = (content.get("parts") or []) if isinstance(content, dict) else []
+    text = "".join(
+        str(part.get("text", ""))
+        for part in parts
+        if isinstance(part, dict) and not part.get("thought")
+    )
+    if not text.strip():
+        if finish == "MAX_TOKENS":
+            raise UnusableAnswer("Gemini hit MAX_TOKENS before writing an answer")
+        raise UnusableAnswer(f"Gemini returned an empty answer (finishReason {finish or 'none'})")
+    return text
+
+
+def parse_answer(text: str) -> dict[str, Any]:
+    """The answer's JSON object, or UnusableAnswer."""
+    fenced = _FENCE.match(text)
+    if fenced:
+        text = fenced.group(1)
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        raise UnusableAnswer("Gemini's answer is not valid JSON") from None
+    if not isinstance(answer, dict):
+        raise UnusableAnswer("Gemini's answer is JSON but not an object")
+    return answer
+
+
+def _norm(value: object) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
+def _as_number(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def match_option(answer: Mapping[str, Any], options: Sequence[ActionOption]) -> ActionOption:
+    """The listed option the answer names, by number or by action and target; else
+    UnusableAnswer. A number whose action contradicts the answer's action word does not count."""
+    action = answer.get("action")
+    action_word = _norm(action) if action not in (None, "") else None
+    number = _as_number(answer.get("option"))
+    if number is None and action_word is not None:
+        number = _as_number(action_word)
+        if number is not None:
+            action_word = None
+    if number is not None and 1 <= number <= len(options):
+        chosen = options[number - 1]
+        if action_word is None or action_word in (chosen.action.value, _norm(chosen.label)):
+            return chosen
+    if action_word is not None:
+        by_label = [o for o in options if _norm(o.label) == action_word]
+        if len(by_label) == 1:
+            return by_label[0]
+        same_action = [o for o in options if o.action.value == action_word]
+        target = answer.get("target")
+        if target in (None, "", "null", "none"):
+            untargeted = [o for o in same_action if o.target is None]
+            if len(untargeted) == 1:
+                return untargeted[0]
+            if len(same_action) == 1:
+                return same_action[0]
+        else:
+            wanted = _norm(target)
+            aimed = [
+                o
+                for o in same_action
+                if wanted in {_norm(o.target or ""), _norm(o.target_name or "")}
+            ]
+            if len(aimed) == 1:
+                return aimed[0]
+    shown = action if action not in (None, "") else answer.get("option")
+    raise UnusableAnswer(f"Gemini chose an action not on the list ({str(shown)[:60]!r})")
+
+
+def reasoning_of(answer: Mapping[str, Any]) -> str:
+    """The answer's one-line reason, trimmed to what a Decision holds."""
+    reasoning = " ".join(str(answer.get("reasoning") or "").split())
+    if not reasoning:
+        raise UnusableAnswer("Gemini's answer gives no reasoning")
+    if len(reasoning) > MAX_REASONING:
+        reasoning = reasoning[: MAX_REASONING - 1].rstrip() + "…"
+    return reasoning
+
+
+def _count(usage: object, *keys: str) -> int | None:
+    if not isinstance(usage, dict):
+        return None
+    values = [usage.get(key) for key in keys]
+    numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
+    return sum(numbers) if numbers else None
+
+
+# ------------------------------------------------------------------ the brain
+
+
+class GeminiBrain:
+    """A PersonaBrain backed by Gemini's REST API, degrading to the offline policy."""
+
+    name = "gemini"
+
+    def __init__(
+        self,
+        api_key: SecretStr | str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        model: str = DEFAULT_MODEL,
+        timeout_seconds: float = 20.0,
+        temperature: float = 0.9,
+        max_output_tokens: int = 1024,
+        thinking_budget: int | None = 0,
+        max_attempts: int = 4,
+        backoff_base_seconds: float = 0.5,
+        backoff_max_seconds: float = 8.0,
+        retry_delay_cap_seconds: float = 30.0,
+        breaker_threshold: int = 5,
+        breaker_cooldown_seconds: float = 60.0,
+        max_connections: int = 16,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        if not key.get_secret_value():
+            raise ValueError("the Gemini brain needs an API key")
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        self._key = key
+        self.base_url = base_url.rstrip("/")
+        self.model = model.removeprefix("models/")
+        self.url = f"{self.base_url}/v1beta/models/{self.model}:generateContent"
+        self.temperature = temperature
+        self.max_output_tokens = max_output_tokens
+        self.thinking_budget = thinking_budget
+        self.max_attempts = max_attempts
+        self.backoff_base_seconds = backoff_base_seconds
+        self.backoff_max_seconds = backoff_max_seconds
+        self.retry_delay_cap_seconds = retry_delay_cap_seconds
+        self.breaker = CircuitBreaker(breaker_threshold, breaker_cooldown_seconds, clock)
+        self._jitter = wait_random_exponential(
+            multiplier=backoff_base_seconds, max=backoff_max_seconds
+        )
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(timeout_seconds),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            headers={"content-type": "application/json", "accept": "application/json"},
+        )
+
+    def __repr__(self) -> str:
+        return f"GeminiBrain(model={self.model!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the pooled connections."""
+        await self._client.aclose()
+
+    async def __aenter__(self) -> GeminiBrain:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -------------------------------------------------------------- deciding
+
+    async def decide(self, context: DecisionContext) -> Decision:
+        started = time.perf_counter()
+        if not self.breaker.allow():
+            return self._fallback(context, started, "circuit open")
+        body = encode_body(
+            build_request(
+                context,
+                temperature=self.temperature,
+                max_output_tokens=self.max_output_tokens,
+                thinking_budget=self.thinking_budget,
+            )
+        )
+        prompt_hash = hashlib.sha256(body).hexdigest()
+        try:
+            response = await self._post_with_retries(body)
+        except DailyQuotaExhausted as exc:
+            self.breaker.trip()
+            return self._fallback(context, started, exc.reason, prompt_hash=prompt_hash)
+        except GeminiCallError as exc:
+            self.breaker.record_failure()
+            return self._fallback(context, started, exc.reason, prompt_hash=prompt_hash)
+        self.breaker.record_success()
+        usage = response.get("usageMetadata")
+        tokens_in = _count(usage, "promptTokenCount")
+        tokens_out = _count(usage, "candidatesTokenCount", "thoughtsTokenCount")
+        try:
+            answer = parse_answer(answer_text(response))
+            option = match_option(answer, context.options)
+            reasoning = reasoning_of(answer)
+        except UnusableAnswer as exc:
+            return self._fallback(
+                context,
+                started,
+                exc.reason,
+                prompt_hash=prompt_hash,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+            )
+        model = response.get("modelVersion")
+        return Decision(
+            action=option.action,
+            target=option.target,
+            reasoning=reasoning,
+            provenance=Provenance(
+                source="gemini",
+                model=model if isinstance(model, str) and model else self.model,
+                latency_ms=(time.perf_counter() - started) * 1000,
+                tokens_in=tokens_in,
+                tokens_out=tokens_out,
+                prompt_hash=prompt_hash,
+            ),
+        )
+
+    def _fallback(
+        self,
+        context: DecisionContext,
+        started: float,
+        reason: str,
+        *,
+        prompt_hash: str | None = None,
+        tokens_in: int | None = None,
+        tokens_out: int | None = None,
+    ) -> Decision:
+        reason = self._redact(reason)
+        logger.warning("gemini fell back to the offline policy: %s", reason)
+        decision = decide_offline(context)
+        provenance = decision.provenance.model_copy(
+            update={
+                "source": "offline",
+                "latency_ms": (time.perf_counter() - started) * 1000,
+                "tokens_in": tokens_in,
+                "tokens_out": tokens_out,
+                "prompt_hash": prompt_hash,
+                "fallback_reason": reason,
+            }
+        )
+        return decision.model_copy(update={"provenance": provenance})
+
+    # -------------------------------------------------------------- HTTP
+
+    async def _post_with_retries(self, body: bytes) -> dict[str, Any]:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(RetryableCallError),
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._post_once(body)
+        except RetryableCallError as exc:
+            tries = retrying.statistics.get("attempt_number", self.max_attempts)
+            raise GeminiCallError(
+                f"{exc.reason} (gave up after {tries} tr{'y' if tries == 1 else 'ies'})"
+            ) from None
+        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+
+    def _wait(self, state: RetryCallState) -> float:
+        """Backoff before the next try: the server's delay if it gave one, else jitter."""
+        outcome = state.outcome
+        error = outcome.exception() if outcome is not None else None
+        if isinstance(error, GeminiCallError) and error.retry_after is not None:
+            return min(error.retry_after, self.retry_delay_cap_seconds)
+        return float(self._jitter(state))
+
+    async def _post_once(self, body: bytes) -> dict[str, Any]:
+        try:
+            response = await self._client.post(
+                self.url, content=body, headers={"x-goog-api-key": self._key.get_secret_value()}
+            )
+        except httpx.TimeoutException as exc:
+            raise RetryableCallError(f"Gemini timed out ({type(exc).__name__})") from None
+        except httpx.TransportError as exc:
+            raise RetryableCallError(f"Gemini connection failed ({type(exc).__name__})") from None
+        status = response.status_code
+        try:
+            payload: Any = response.json()
+        except ValueError:
+            payload = None
+        if status == 200:
+            if not isinstance(payload, dict):
+                raise GeminiCallError("Gemini sent a response that is not a JSON object")
+            return payload
+        error_status, message, details = error_details(payload)
+        label = f"HTTP {status}" + (f" {error_status}" if error_status else "")
+        if status in RETRYABLE_STATUSES:
+            if status == 429 and is_daily_quota(message, details):
+                raise DailyQuotaExhausted(f"{label}: daily quota exhausted")
+            delay = retry_delay_of(details)
+            if delay is None:
+                delay = parse_duration(f"{response.headers.get('retry-after', '')}s")
+            if delay is not None and delay > self.retry_delay_cap_seconds:
+                raise GeminiCallError(
+                    f"{label}: Gemini asks to wait {delay:g}s, "
+                    f"more than the {self.retry_delay_cap_seconds:g}s cap"
+                )
+            raise RetryableCallError(label, retry_after=delay)
+        detail = f": {' '.join(message.split())[:160]}" if message else ""
+        raise GeminiCallError(f"{label}{detail}")
+
+    def _redact(self, text: str) -> str:
+        secret = self._key.get_secret_value()
+        return text.replace(secret, "***") if secret else text
