@@ -59,7 +59,6 @@ def cli_env(db: Path) -> dict[str, str]:
         DRAMATIS_DB=str(db),
         DRAMATIS_DATA_DIR=str(db.parent / "data"),
         DRAMATIS_CONFIG=str(db.parent / "no-config.toml"),
-        PYTHONPATH=str(REPO / "src"),
     )
     return env
 
