@@ -15,6 +15,15 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pat
     data_dir = tmp_path / "data"
     monkeypatch.setenv("DRAMATIS_DATA_DIR", str(data_dir))
     monkeypatch.setenv("DRAMATIS_CONFIG", str(tmp_path / "no-config.toml"))
-    for name in ("DRAMATIS_DB", "DRAMATIS_TENANT", "DRAMATIS_GEMINI_API_KEY", "GEMINI_API_KEY"):
+    for name in (
+        "DRAMATIS_DB",
+        "DRAMATIS_TENANT",
+        "DRAMATIS_ROLE",
+        "DRAMATIS_GEMINI_API_KEY",
+        "GEMINI_API_KEY",
+        "DRAMATIS_OPENAI_BASE_URL",
+        "DRAMATIS_OPENAI_API_KEY",
+        "DRAMATIS_OPENAI_MODEL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return data_dir

@@ -16,9 +16,11 @@ from pathlib import Path
 from dramatis.adapters.clock import SystemClock
 from dramatis.adapters.files import FileChronicleWriter
 from dramatis.adapters.gemini import GeminiBrain
+from dramatis.adapters.gemini_prose import GeminiChapterProse
 from dramatis.adapters.media_files import FileMediaStore
 from dramatis.adapters.memory_cache import MemoryPromptCache
 from dramatis.adapters.offline_brain import OfflineBrain
+from dramatis.adapters.openai_compat import OpenAICompatBrain
 from dramatis.adapters.redis_cache import RedisPromptCache
 from dramatis.adapters.s3_media import S3MediaStore
 from dramatis.adapters.sqlite_backup import (
@@ -32,7 +34,15 @@ from dramatis.adapters.sqlite_backup import (
 )
 from dramatis.adapters.sqlite_store import SQLiteEventStore
 from dramatis.config import Settings
-from dramatis.ports import Clock, EventStore, MediaStore, PersonaBrain, PromptCache, StoreError
+from dramatis.ports import (
+    ChapterProse,
+    Clock,
+    EventStore,
+    MediaStore,
+    PersonaBrain,
+    PromptCache,
+    StoreError,
+)
 from dramatis.services.campaigns import CampaignService
 from dramatis.services.chronicles import ChronicleService
 from dramatis.services.control_plane import ControlPlaneService
@@ -89,7 +99,8 @@ def build_brains(settings: Settings) -> dict[str, PersonaBrain]:
     """The persona brains available with these settings, by brain kind.
 
     ``"gemini"`` is there only when a Gemini API key is set; without one, personas whose brain is
-    gemini are decided by the offline policy and nothing touches the network.
+    gemini are decided by the offline policy and nothing touches the network. ``"openai"`` is
+    there only when ``DRAMATIS_OPENAI_BASE_URL`` names an OpenAI-compatible server.
     """
     brains: dict[str, PersonaBrain] = {"offline": OfflineBrain()}
     if settings.gemini_configured and settings.gemini_api_key is not None:
@@ -108,7 +119,30 @@ def build_brains(settings: Settings) -> dict[str, PersonaBrain]:
             breaker_threshold=settings.gemini_breaker_threshold,
             breaker_cooldown_seconds=settings.gemini_breaker_cooldown_seconds,
         )
+    if settings.openai_configured and settings.openai_base_url is not None:
+        brains["openai"] = OpenAICompatBrain(
+            settings.openai_base_url,
+            api_key=settings.openai_api_key,
+            model=settings.openai_model,
+            timeout_seconds=settings.openai_timeout_seconds,
+            temperature=settings.gemini_temperature,
+            max_tokens=settings.openai_max_tokens,
+            max_attempts=settings.openai_max_attempts,
+            backoff_base_seconds=settings.gemini_backoff_base_seconds,
+            backoff_max_seconds=settings.gemini_backoff_max_seconds,
+            retry_delay_cap_seconds=settings.gemini_retry_delay_cap_seconds,
+            breaker_threshold=settings.gemini_breaker_threshold,
+            breaker_cooldown_seconds=settings.gemini_breaker_cooldown_seconds,
+        )
     return brains
+
+
+def build_chapter_prose(brains: Mapping[str, PersonaBrain]) -> ChapterProse | None:
+    """Gemini chapter prose when the Gemini brain is configured (it shares that brain's
+    connections, retries and circuit breaker); the ``gemini.chronicle`` flag decides per
+    campaign whether it is used."""
+    brain = brains.get("gemini")
+    return GeminiChapterProse(brain) if isinstance(brain, GeminiBrain) else None
 
 
 async def close_brains(brains: Mapping[str, PersonaBrain]) -> None:
@@ -158,7 +192,7 @@ async def open_dramatis(
     try:
         prompt_cache = build_prompt_cache(settings)
         brains = build_brains(settings)
-        control_plane = ControlPlaneService(store, clock)
+        control_plane = ControlPlaneService(store, clock, role=settings.role)
         campaigns = CampaignService(
             store,
             clock,
@@ -170,7 +204,14 @@ async def open_dramatis(
             call_budget=settings.campaign_call_budget,
         )
         writer = FileChronicleWriter(settings.data_dir / "chronicles")
-        chronicles = ChronicleService(store, clock, campaigns, writer)
+        chronicles = ChronicleService(
+            store,
+            clock,
+            campaigns,
+            writer,
+            control_plane=control_plane,
+            prose=build_chapter_prose(brains),
+        )
         publishing = PublishingService(
             store,
             clock,
@@ -179,6 +220,8 @@ async def open_dramatis(
             build_media_store(settings),
             writer,
             max_media_bytes=settings.media_max_bytes,
+            local_media=FileMediaStore(settings.data_dir / "media") if settings.s3_bucket else None,
+            control_plane=control_plane,
         )
         yield Dramatis(
             settings=settings,

@@ -21,6 +21,7 @@ from dramatis.ports import (
     StoreError,
     StreamNotFound,
 )
+from dramatis.services.control_plane import DEFAULT_STAGES, runbook_for
 from dramatis.services.errors import ServiceError
 from dramatis.services.views import CampaignView, ChronicleFormat
 
@@ -208,7 +209,31 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--json", action="store_true", help="print a JSON object")
     plist = persona_sub.add_parser("list", help="list imported personas")
     plist.add_argument("--json", action="store_true", help="print a JSON array")
+    _add_control_plane_commands(command)
     return parser
+
+
+def _add_control_plane_commands(command: Callable[..., argparse.ArgumentParser]) -> None:
+    flags = command(
+        "flags",
+        "list feature flags or move one to a rollout stage (operators only)",
+        "List the feature flags, or set one to a rollout stage: off, internal, percent:N (of\n"
+        "campaigns) or on. Every change names its owner and a rollback plan. Only the operator\n"
+        "role (DRAMATIS_ROLE) may change flags.",
+    )
+    flags_sub = flags.add_subparsers(dest="flags_command", metavar="ACTION", parser_class=_Parser)
+    flist = flags_sub.add_parser("list", help="list flags with stage, owner and rollback plan")
+    flist.add_argument("--json", action="store_true", help="print a JSON array")
+    fset = flags_sub.add_parser("set", help="move a flag to a rollout stage")
+    fset.add_argument("name", metavar="NAME", help="flag name, e.g. gemini.personas")
+    fset.add_argument("--stage", required=True, metavar="S", help="off, internal, percent:N, on")
+    fset.add_argument("--owner", required=True, metavar="O", help="the person accountable")
+    fset.add_argument(
+        "--rollback-plan", required=True, metavar="TEXT", help="how to undo the change"
+    )
+    fset.add_argument("--reason", default="", metavar="R", help="why the flag changes")
+    slo = command("slo", "show the SLOs: objective, current value and breaches")
+    slo.add_argument("--json", action="store_true", help="print a JSON array")
 
 
 def _positive_int(text: str) -> int:
@@ -607,7 +632,76 @@ async def _cmd_replay(app: Dramatis, args: argparse.Namespace) -> int:
     return EXIT_FAILURE if failed else EXIT_OK
 
 
+async def _cmd_flags(app: Dramatis, args: argparse.Namespace) -> int:
+    if args.flags_command == "set":
+        plane = await app.control_plane.toggle_flag(
+            args.name,
+            args.stage,
+            owner=args.owner,
+            rollback_plan=args.rollback_plan,
+            reason=args.reason,
+        )
+        flag = plane.flags[args.name.strip()]
+        print(f"{flag.name} is now {flag.stage} (owner {flag.owner})")
+        print(f"  rollback: {flag.rollback_plan}")
+        return EXIT_OK
+    view = await app.control_plane.flags()
+    plane = await app.control_plane.load()
+    names = sorted({*DEFAULT_STAGES, *plane.flags})
+    rows = []
+    for name in names:
+        flag = plane.flags.get(name)
+        rows.append(
+            {
+                "name": name,
+                "stage": view.stage(name),
+                "owner": flag.owner if flag else "",
+                "rollback_plan": flag.rollback_plan if flag else "",
+                "updated_at": flag.updated_at if flag else None,
+                "runbook": runbook_for(name),
+            }
+        )
+    if getattr(args, "json", False):
+        _print_json(rows)
+        return EXIT_OK
+    for row in rows:
+        owner = row["owner"] or "(default)"
+        print(f"{row['name']:<18} {row['stage']:<11} {owner:<12} {row['rollback_plan']}")
+    return EXIT_OK
+
+
+async def _cmd_slo(app: Dramatis, args: argparse.Namespace) -> int:
+    plane = await app.control_plane.load()
+    rows = []
+    for slo, status in app.control_plane.catalogue(plane):
+        last = status.last if status is not None else None
+        rows.append(
+            {
+                "name": slo.name,
+                "objective": f"{slo.comparator} {slo.objective:g} {slo.unit}",
+                "current": last.value if last is not None else None,
+                "breached": last.breached if last is not None else False,
+                "breaches": status.breach_count if status is not None else 0,
+                "readings": status.reading_count if status is not None else 0,
+                "measurement_source": slo.measurement_source,
+                "runbook": runbook_for(slo.name),
+            }
+        )
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    print(f"{'SLO':<16} {'objective':<16} {'current':<14} breaches")
+    for row in rows:
+        unit = row["objective"].rsplit(" ", 1)[-1]
+        current = "not measured" if row["current"] is None else f"{row['current']:.4g} {unit}"
+        mark = "  BREACHED" if row["breached"] else ""
+        print(f"{row['name']:<16} {row['objective']:<16} {current:<14} {row['breaches']}{mark}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[Dramatis, argparse.Namespace], Awaitable[int]]] = {
+    "flags": _cmd_flags,
+    "slo": _cmd_slo,
     "play": _cmd_play,
     "campaigns": _cmd_campaigns,
     "show": _cmd_show,

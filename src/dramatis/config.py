@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_config_dir, user_data_dir
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     gemini_retry_delay_cap_seconds: float = Field(default=30.0, ge=0.0)  # longest RetryInfo wait
     gemini_breaker_threshold: int = Field(default=5, ge=1)  # consecutive failures to open
     gemini_breaker_cooldown_seconds: float = Field(default=60.0, ge=0.0)
+    openai_base_url: str | None = None  # an OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
+    openai_api_key: SecretStr | None = None  # sent as a Bearer token when set
+    openai_model: str = "gpt-4o-mini"
+    openai_timeout_seconds: float = Field(default=60.0, gt=0)  # per HTTP request
+    openai_max_tokens: int = Field(default=512, ge=16)
+    openai_max_attempts: int = Field(default=3, ge=1)  # tries per decision, retries included
     redis_url: str | None = None
     redis_timeout_seconds: float = Field(default=0.25, gt=0)  # connect/read timeout per request
     redis_cool_down_seconds: float = Field(default=30.0, ge=0)  # no Redis calls after a failure
@@ -73,6 +79,8 @@ class Settings(BaseSettings):
     media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # largest attachable file
     human_timeout_seconds: float = Field(default=60.0, gt=0)  # a player's turn, then the fallback
     keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
+    # Who is acting: operators toggle flags and register runbooks; players and viewers cannot.
+    role: Literal["operator", "player", "viewer"] = "operator"
 
     @field_validator("db")
     @classmethod
@@ -108,9 +116,14 @@ class Settings(BaseSettings):
     def gemini_configured(self) -> bool:
         return self.gemini_api_key is not None and bool(self.gemini_api_key.get_secret_value())
 
+    @property
+    def openai_configured(self) -> bool:
+        return bool(self.openai_base_url and self.openai_base_url.strip())
+
     def redacted(self) -> dict[str, Any]:
         """Settings safe to print: secrets are masked."""
         data = self.model_dump(mode="json")
-        if data.get("gemini_api_key"):
-            data["gemini_api_key"] = "***"
+        for secret in ("gemini_api_key", "openai_api_key"):
+            if data.get(secret):
+                data[secret] = "***"
         return data

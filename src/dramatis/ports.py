@@ -255,6 +255,47 @@ class Clock(Protocol):
     def monotonic(self) -> float: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ChapterRequest:
+    """What a prose writer is given to write one chapter: the facts, never the offline text.
+
+    ``turns`` holds one block of ledger facts per turn (who did what to whom, where, the roll,
+    the outcome, the consequence, the persona's reason, events that fired); ``citation`` is the
+    line the chapter must end with.
+    """
+
+    campaign_id: str
+    campaign_name: str
+    number: int
+    title: str
+    chronicler: str
+    style: str
+    style_voice: str
+    description: str
+    names: tuple[str, ...]
+    places: tuple[str, ...]
+    turns: tuple[str, ...]
+    citation: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProseResult:
+    """A chapter's markdown body as a prose writer wrote it, with what it cost."""
+
+    markdown: str
+    model: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+
+
+class ChapterProse(Protocol):
+    """Writes chapter prose from ledger facts; None when it cannot (the caller falls back)."""
+
+    name: str
+
+    async def write_chapter(self, request: ChapterRequest) -> ProseResult | None: ...
+
+
 class ChronicleWriter(Protocol):
     """Writes a rendered chronicle somewhere durable and says where."""
 

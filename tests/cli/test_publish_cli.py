@@ -157,3 +157,33 @@ def test_publish_to_s3_fails_cleanly_while_down_and_retries(
     body = moto_s3.client().get_object(Bucket=bucket, Key=published[0])["Body"].read()
     assert body.decode("utf-8").startswith("---\n")
     assert status(capsys, cid) == "published"
+
+
+def test_publish_s3_flag_off_publishes_to_files_and_leaves_s3_alone(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    moto_s3: MotoS3,
+) -> None:
+    bucket = f"chronicles-{uuid.uuid4().hex[:10]}"
+    monkeypatch.setenv("DRAMATIS_S3_BUCKET", bucket)
+    monkeypatch.setenv("DRAMATIS_S3_ENDPOINT_URL", moto_s3.endpoint_url)
+    moto_s3.create_bucket(bucket)
+    cid = play(capsys)
+    code, _, err = run(
+        capsys,
+        "flags",
+        "set",
+        "publish.s3",
+        "--stage",
+        "off",
+        "--owner",
+        "ana",
+        "--rollback-plan",
+        "set on once the bucket is healthy",
+    )
+    assert code == 0, err
+    code, out, err = run(capsys, "chronicle", cid, "--publish", "--format", "md")
+    assert code == 0, err
+    assert "file://" in out
+    assert "Contents" not in moto_s3.client().list_objects_v2(Bucket=bucket)
+    assert status(capsys, cid) == "published"

@@ -221,10 +221,22 @@ def test_breaches_are_counted_and_recent_values_capped() -> None:
     assert len(status.recent) == SLO_RECENT_LIMIT
     assert status.recent[-1].value == 500.0 + SLO_RECENT_LIMIT + 9
     assert status.reading_count == SLO_RECENT_LIMIT + 10
+    # Every third reading misses after one that met the objective: each is a new breach.
     assert status.breach_count == len(range(0, SLO_RECENT_LIMIT + 10, 3))
     assert sum(r.breached for r in status.recent) == sum(
         1 for i in range(10, SLO_RECENT_LIMIT + 10) if i % 3 == 0
     )
+
+
+def test_a_breach_is_emitted_once_until_the_objective_is_met_again() -> None:
+    plane = ControlPlane()
+    kinds = []
+    for value in (500.0, 2500.0, 2600.0, 2700.0, 900.0, 3000.0, 3100.0):
+        kinds.append([type(e).__name__ for e in run(plane, plane.record_slo(LATENCY, value, AT))])
+    assert [k.count("SLOBreached") for k in kinds] == [0, 1, 0, 0, 0, 1, 0]
+    status = plane.slos[LATENCY.name]
+    assert status.breach_count == 2
+    assert [r.breached for r in status.recent] == [False, True, True, True, False, True, True]
 
 
 def test_a_changed_definition_is_recorded_again() -> None:

@@ -127,8 +127,8 @@ def test_broken_sheet_is_named_as_the_campaign_wrote_it(
         ),
         (
             HEAD + TWO + 'brain = "robot"\n',
-            "salt.toml: personas[#2].brain: should be 'offline', 'gemini' or 'human' "
-            "(found 'robot')",
+            "salt.toml: personas[#2].brain: should be 'offline', 'gemini', 'human' or "
+            "'openai' (found 'robot')",
         ),
         (
             HEAD + TWO + '[world]\nclue = ["a"]\n',

@@ -424,3 +424,37 @@ async def test_switching_screens_with_number_and_function_keys(make_app: MakeApp
             await pilot.press(key)
             await settle(pilot)
             assert app.current_mode == mode
+
+
+async def test_live_updates_flag_off_stops_the_poll_refreshing(
+    make_app: MakeApp, settings: Settings
+) -> None:
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        assert app.dramatis is not None
+        campaign_id = await started_campaign(app.dramatis)
+        await app.play_campaign(campaign_id)
+        await pilot.press("space")
+        await settle(pilot)
+        await app.poll_store()
+        screen = app.screen
+        assert isinstance(screen, PlayScreen)
+        assert "turn 1 of" in screen.query_one("#play-bar", TopBar).plain_text
+
+        async with open_dramatis(Settings(data_dir=settings.data_dir)) as other:
+            await other.control_plane.toggle_flag(
+                "tui.live_updates", "off", owner="Rosa", rollback_plan="set it on again"
+            )
+            await other.campaigns.advance(campaign_id, turns=2)
+        await app.poll_store()
+        await pilot.pause()
+        assert "turn 1 of" in screen.query_one("#play-bar", TopBar).plain_text
+
+        async with open_dramatis(Settings(data_dir=settings.data_dir)) as other:
+            await other.control_plane.toggle_flag(
+                "tui.live_updates", "on", owner="Rosa", rollback_plan="set it off again"
+            )
+        await app.poll_store()
+        await pilot.pause()
+        assert "turn 3 of" in screen.query_one("#play-bar", TopBar).plain_text

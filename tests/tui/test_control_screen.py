@@ -138,6 +138,9 @@ async def test_slos_show_measurements_breaches_and_what_is_not_measured(tmp_path
         spark = screen.query_one("#control-spark", Sparkline)
         assert list(spark.data or [])[-len(SLO_SERIES) :] == [m["turn p95"] for m in SLO_SERIES]
         assert "breached" in plain(screen.query_one("#control-slo-detail", Static).content)
+        assert "runbook Restore a database" in plain(
+            screen.query_one("#control-slo-detail", Static).content
+        )
 
         table.focus()
         await pilot.press("down")  # fallback rate: nothing measured, no sparkline

@@ -26,23 +26,32 @@ hash, a log line, a fallback reason or ``repr(brain)``.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
 from pydantic import SecretStr
-from tenacity import (
-    AsyncRetrying,
-    RetryCallState,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_random_exponential,
-)
 
+from dramatis.adapters.llm_common import (  # noqa: F401  (re-exported: the brain's public API)
+    MAX_REASONING,
+    RETRYABLE_STATUSES,
+    Backoff,
+    CallError,
+    CircuitBreaker,
+    DailyQuotaExhausted,
+    RetryableCallError,
+    UnusableAnswer,
+    call_with_retries,
+    count_tokens,
+    encode_body,
+    guarded,
+    match_option,
+    parse_answer,
+    parse_duration,
+    reasoning_of,
+)
 from dramatis.domain.context import ActionOption, DecisionContext
 from dramatis.domain.ledger import Decision, Provenance
 from dramatis.engine.director import describe_context
@@ -53,11 +62,10 @@ logger = logging.getLogger(__name__)
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 DEFAULT_MODEL = "gemini-2.5-flash"
 
-RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 BLOCKING_FINISH_REASONS = frozenset(
     {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "RECITATION", "IMAGE_SAFETY"}
 )
-MAX_REASONING = 400
+GeminiCallError = CallError  # the name this module used before the shared machinery moved out
 
 SYSTEM_RULES = (
     "You are playing one character in a turn-based story. Stay in character. Each turn you are "
@@ -65,97 +73,6 @@ SYSTEM_RULES = (
     "exactly one of those actions. Answer with JSON only: the option number, its action word, its "
     "target (or null) and one sentence of reasoning in your character's own voice."
 )
-
-
-# ------------------------------------------------------------------ failures
-
-
-class GeminiCallError(Exception):
-    """A call to Gemini that gave no usable HTTP response; ``reason`` is safe to record."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retry_after = retry_after
-
-
-class RetryableCallError(GeminiCallError):
-    """A failure worth another try (408, 429, 5xx, transport errors)."""
-
-
-class DailyQuotaExhausted(GeminiCallError):
-    """A 429 for a per-day quota: retrying today is pointless."""
-
-
-class UnusableAnswer(Exception):
-    """Gemini answered, but the answer cannot become a decision; ``reason`` is safe to record."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-# ------------------------------------------------------------------ circuit breaker
-
-
-class CircuitBreaker:
-    """Opens after ``threshold`` consecutive failures and stays open for ``cooldown`` seconds.
-
-    When the cool-down has passed one probe call is let through (half-open): its success closes
-    the circuit, its failure opens it again for another cool-down. Other calls made while the
-    probe is in flight are refused. Single event loop: no locking needed.
-    """
-
-    def __init__(
-        self, threshold: int, cooldown: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        if threshold < 1:
-            raise ValueError(f"breaker threshold must be at least 1, not {threshold}")
-        if cooldown < 0:
-            raise ValueError(f"breaker cooldown must not be negative, not {cooldown}")
-        self.threshold = threshold
-        self.cooldown = cooldown
-        self._clock = clock
-        self.consecutive_failures = 0
-        self._opened_at: float | None = None
-        self._probing = False
-
-    @property
-    def state(self) -> str:
-        """``closed``, ``open`` or ``half-open``."""
-        if self._opened_at is None:
-            return "closed"
-        if self._clock() - self._opened_at < self.cooldown:
-            return "open"
-        return "half-open"
-
-    def allow(self) -> bool:
-        """Whether a call may go out now (claims the probe slot when half-open)."""
-        state = self.state
-        if state == "closed":
-            return True
-        if state == "open" or self._probing:
-            return False
-        self._probing = True
-        return True
-
-    def record_success(self) -> None:
-        self.consecutive_failures = 0
-        self._opened_at = None
-        self._probing = False
-
-    def record_failure(self) -> None:
-        self.consecutive_failures += 1
-        probe_failed = self._probing
-        self._probing = False
-        if probe_failed or self.consecutive_failures >= self.threshold:
-            self._opened_at = self._clock()
-
-    def trip(self) -> None:
-        """Open now, whatever the count (e.g. the daily quota is spent)."""
-        self.consecutive_failures = max(self.consecutive_failures, self.threshold)
-        self._probing = False
-        self._opened_at = self._clock()
 
 
 # ------------------------------------------------------------------ request building
@@ -230,23 +147,7 @@ def build_request(
     }
 
 
-def encode_body(body: Mapping[str, Any]) -> bytes:
-    """The exact bytes sent (and hashed): compact, stable JSON."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
 # ------------------------------------------------------------------ response reading
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)s\s*$")
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
-
-
-def parse_duration(value: object) -> float | None:
-    """Seconds from a protobuf Duration string such as ``"2s"`` or ``"0.5s"``."""
-    if not isinstance(value, str):
-        return None
-    match = _DURATION.match(value)
-    return float(match.group(1)) if match else None
 
 
 def error_details(payload: object) -> tuple[str, str, list[dict[str, Any]]]:
@@ -307,93 +208,6 @@ def answer_text(response: Mapping[str, Any]) -> str:
     return text
 
 
-def parse_answer(text: str) -> dict[str, Any]:
-    """The answer's JSON object, or UnusableAnswer."""
-    fenced = _FENCE.match(text)
-    if fenced:
-        text = fenced.group(1)
-    try:
-        answer = json.loads(text)
-    except ValueError:
-        raise UnusableAnswer("Gemini's answer is not valid JSON") from None
-    if not isinstance(answer, dict):
-        raise UnusableAnswer("Gemini's answer is JSON but not an object")
-    return answer
-
-
-def _norm(value: object) -> str:
-    return " ".join(str(value).split()).casefold()
-
-
-def _as_number(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def match_option(answer: Mapping[str, Any], options: Sequence[ActionOption]) -> ActionOption:
-    """The listed option the answer names, by number or by action and target; else
-    UnusableAnswer. A number whose action contradicts the answer's action word does not count."""
-    action = answer.get("action")
-    action_word = _norm(action) if action not in (None, "") else None
-    number = _as_number(answer.get("option"))
-    if number is None and action_word is not None:
-        number = _as_number(action_word)
-        if number is not None:
-            action_word = None
-    if number is not None and 1 <= number <= len(options):
-        chosen = options[number - 1]
-        if action_word is None or action_word in (chosen.action.value, _norm(chosen.label)):
-            return chosen
-    if action_word is not None:
-        by_label = [o for o in options if _norm(o.label) == action_word]
-        if len(by_label) == 1:
-            return by_label[0]
-        same_action = [o for o in options if o.action.value == action_word]
-        target = answer.get("target")
-        if target in (None, "", "null", "none"):
-            untargeted = [o for o in same_action if o.target is None]
-            if len(untargeted) == 1:
-                return untargeted[0]
-            if len(same_action) == 1:
-                return same_action[0]
-        else:
-            wanted = _norm(target)
-            aimed = [
-                o
-                for o in same_action
-                if wanted in {_norm(o.target or ""), _norm(o.target_name or "")}
-            ]
-            if len(aimed) == 1:
-                return aimed[0]
-    shown = action if action not in (None, "") else answer.get("option")
-    raise UnusableAnswer(f"Gemini chose an action not on the list ({str(shown)[:60]!r})")
-
-
-def reasoning_of(answer: Mapping[str, Any]) -> str:
-    """The answer's one-line reason, trimmed to what a Decision holds."""
-    reasoning = " ".join(str(answer.get("reasoning") or "").split())
-    if not reasoning:
-        raise UnusableAnswer("Gemini's answer gives no reasoning")
-    if len(reasoning) > MAX_REASONING:
-        reasoning = reasoning[: MAX_REASONING - 1].rstrip() + "…"
-    return reasoning
-
-
-def _count(usage: object, *keys: str) -> int | None:
-    if not isinstance(usage, dict):
-        return None
-    values = [usage.get(key) for key in keys]
-    numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
-    return sum(numbers) if numbers else None
-
-
 # ------------------------------------------------------------------ the brain
 
 
@@ -438,9 +252,7 @@ class GeminiBrain:
         self.backoff_max_seconds = backoff_max_seconds
         self.retry_delay_cap_seconds = retry_delay_cap_seconds
         self.breaker = CircuitBreaker(breaker_threshold, breaker_cooldown_seconds, clock)
-        self._jitter = wait_random_exponential(
-            multiplier=backoff_base_seconds, max=backoff_max_seconds
-        )
+        self._backoff = Backoff(backoff_base_seconds, backoff_max_seconds, retry_delay_cap_seconds)
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds),
             limits=httpx.Limits(
@@ -487,8 +299,8 @@ class GeminiBrain:
             return self._fallback(context, started, exc.reason, prompt_hash=prompt_hash)
         self.breaker.record_success()
         usage = response.get("usageMetadata")
-        tokens_in = _count(usage, "promptTokenCount")
-        tokens_out = _count(usage, "candidatesTokenCount", "thoughtsTokenCount")
+        tokens_in = count_tokens(usage, "promptTokenCount")
+        tokens_out = count_tokens(usage, "candidatesTokenCount", "thoughtsTokenCount")
         try:
             answer = parse_answer(answer_text(response))
             option = match_option(answer, context.options)
@@ -544,31 +356,19 @@ class GeminiBrain:
 
     # -------------------------------------------------------------- HTTP
 
-    async def _post_with_retries(self, body: bytes) -> dict[str, Any]:
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(RetryableCallError),
-            reraise=True,
-        )
-        try:
-            async for attempt in retrying:
-                with attempt:
-                    return await self._post_once(body)
-        except RetryableCallError as exc:
-            tries = retrying.statistics.get("attempt_number", self.max_attempts)
-            raise GeminiCallError(
-                f"{exc.reason} (gave up after {tries} tr{'y' if tries == 1 else 'ies'})"
-            ) from None
-        raise AssertionError("unreachable: tenacity either returns or raises")  # pragma: no cover
+    async def generate(self, body: bytes) -> dict[str, Any]:
+        """One ``generateContent`` call with ``body`` through the circuit breaker and the
+        retries: the response object, or CallError (its ``reason`` is safe to record).
 
-    def _wait(self, state: RetryCallState) -> float:
-        """Backoff before the next try: the server's delay if it gave one, else jitter."""
-        outcome = state.outcome
-        error = outcome.exception() if outcome is not None else None
-        if isinstance(error, GeminiCallError) and error.retry_after is not None:
-            return min(error.retry_after, self.retry_delay_cap_seconds)
-        return float(self._jitter(state))
+        The chapter prose adapter shares this brain's connection pool, retries and breaker
+        through this method, so an outage seen by one is respected by the other.
+        """
+        return await guarded(self.breaker, lambda: self._post_with_retries(body))
+
+    async def _post_with_retries(self, body: bytes) -> dict[str, Any]:
+        return await call_with_retries(
+            lambda: self._post_once(body), max_attempts=self.max_attempts, wait=self._backoff
+        )
 
     async def _post_once(self, body: bytes) -> dict[str, Any]:
         try:
@@ -604,6 +404,10 @@ class GeminiBrain:
             raise RetryableCallError(label, retry_after=delay)
         detail = f": {' '.join(message.split())[:160]}" if message else ""
         raise GeminiCallError(f"{label}{detail}")
+
+    def redact(self, text: str) -> str:
+        """``text`` with the API key masked (for anything that may be logged or recorded)."""
+        return self._redact(text)
 
     def _redact(self, text: str) -> str:
         secret = self._key.get_secret_value()

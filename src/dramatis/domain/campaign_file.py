@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dramatis.domain.world import WorldBrief
 
-BrainKind = Literal["offline", "gemini", "human"]
+BrainKind = Literal["offline", "gemini", "human", "openai"]
 
 
 class PersonaEntry(BaseModel):

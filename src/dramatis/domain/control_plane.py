@@ -347,7 +347,8 @@ class ControlPlane:
         ]
 
     def record_slo(self, slo: SLO, value: float, at: str) -> list[DomainEvent]:
-        """Record a measurement; adds ``SLOBreached`` when ``value`` misses the objective."""
+        """Record a measurement window's value; adds ``SLOBreached`` when ``value`` misses the
+        objective and the previous reading met it (once per breach, not once per reading)."""
         require_timestamp(at)
         if not slo.name.strip():
             raise InvalidSLO("an SLO needs a name")
@@ -365,7 +366,9 @@ class ControlPlane:
         events: list[DomainEvent] = [
             SLORecorded(name=slo.name, value=value, definition=definition, at=at)
         ]
-        if slo.is_breached_by(value):
+        was_breached = known is not None and known.last is not None and known.last.breached
+        if slo.is_breached_by(value) and not was_breached:
+            # One breach per excursion: only the move from meeting the objective to missing it.
             events.append(
                 SLOBreached(
                     name=slo.name,

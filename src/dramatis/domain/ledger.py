@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dramatis.domain.actions import ActionKind
 
-DecisionSource = Literal["offline", "gemini", "cache", "human"]
+DecisionSource = Literal["offline", "gemini", "cache", "human", "openai"]
 Outcome = Literal["success", "partial", "failure"]
 
 

@@ -132,8 +132,14 @@ class DecisionRouter:
         self._slots = asyncio.Semaphore(max_concurrent)
 
     async def decide(
-        self, brain_kind: str, context: DecisionContext, budget: CallBudget | None = None
+        self,
+        brain_kind: str,
+        context: DecisionContext,
+        budget: CallBudget | None = None,
+        *,
+        use_cache: bool = True,
     ) -> Decision:
+        """``use_cache`` False bypasses the prompt cache (no lookup, no store)."""
         brain = self.brains.get(brain_kind)
         if brain is None:
             return with_fallback(decide_offline(context), not_configured(brain_kind))
@@ -143,7 +149,7 @@ class DecisionRouter:
         model = model if isinstance(model, str) else None
         digest = prompt_hash(context, getattr(brain, "name", brain_kind), model)
         key = CacheKey(context.tenant_id, context.persona_id, context.turn, digest)
-        hit = await self._lookup(key, model)
+        hit = await self._lookup(key, model) if use_cache else None
         if hit is not None:
             return hit
         if budget is not None and not budget.try_spend():
@@ -165,7 +171,8 @@ class DecisionRouter:
             # The brain did not say what it sent; record the prompt the cache is keyed by.
             provenance = decision.provenance.model_copy(update={"prompt_hash": digest})
             decision = decision.model_copy(update={"provenance": provenance})
-        await self._store(key, decision)
+        if use_cache:
+            await self._store(key, decision)
         return decision
 
     async def _lookup(self, key: CacheKey, model: str | None) -> Decision | None:

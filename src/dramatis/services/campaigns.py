@@ -17,6 +17,7 @@ from dramatis.domain.events import DomainEvent
 from dramatis.domain.ledger import Decision, TurnLedger
 from dramatis.domain.persona import DecisionOutOfOrder, DecisionRecorded, Persona
 from dramatis.engine.director import build_context, describe_context, resolve_turn
+from dramatis.engine.policy import decide_offline
 from dramatis.engine.world import initial_world
 from dramatis.ports import (
     Clock,
@@ -29,9 +30,22 @@ from dramatis.ports import (
     StreamAppend,
     StreamNotFound,
 )
-from dramatis.services.brains import BUDGET_SPENT, CallBudget, DecisionRouter, combine, tally
+from dramatis.services.brains import (
+    BUDGET_SPENT,
+    CallBudget,
+    DecisionRouter,
+    combine,
+    is_remote,
+    tally,
+    with_fallback,
+)
 from dramatis.services.codec import decode, encode
-from dramatis.services.control_plane import ControlPlaneService
+from dramatis.services.control_plane import (
+    GEMINI_PERSONAS_OFF,
+    HUMAN_CONTROL_OFF,
+    ControlPlaneService,
+    FlagView,
+)
 from dramatis.services.errors import BadRequest, NotFound
 from dramatis.services.repository import load_aggregate, save_snapshot
 from dramatis.services.views import (
@@ -225,6 +239,7 @@ class CampaignService:
             table.budget = await self._load_budget(table.campaign, self.call_budget)
         ledgers: list[TurnLedger] = []
         append_ms: list[float] = []
+        decision_ms: list[float] = []
         notices: list[str] = []
         lost_races = 0
         for index in range(turns):
@@ -233,7 +248,9 @@ class CampaignService:
             for attempt in range(self.race_retries + 1):
                 try:
                     ledgers.append(
-                        await self._play_turn(table, offline=offline, append_ms=append_ms)
+                        await self._play_turn(
+                            table, offline=offline, append_ms=append_ms, decision_ms=decision_ms
+                        )
                     )
                     break
                 except (ConcurrencyError, DecisionOutOfOrder):
@@ -250,7 +267,7 @@ class CampaignService:
                 notices.append(notice)
             if progress is not None:
                 progress(index + 1, turns)
-        await self._record_measurements(table, ledgers, append_ms)
+        await self._record_measurements(table, ledgers, append_ms, decision_ms)
         if idempotency_key is not None:
             record = self._idem(
                 idempotency_key,
@@ -381,15 +398,29 @@ class CampaignService:
     # ------------------------------------------------------------------ turns
 
     async def _record_measurements(
-        self, table: _Table, ledgers: Sequence[TurnLedger], append_ms: Sequence[float]
+        self,
+        table: _Table,
+        ledgers: Sequence[TurnLedger],
+        append_ms: Sequence[float],
+        decision_ms: Sequence[float],
     ) -> None:
-        """Feed the control plane's SLOs with what this run of turns measured."""
+        """Feed the control plane's SLOs with what this run of turns measured (one window)."""
         if self.control_plane is None or not ledgers:
             return
         values = {
             "turn p95": percentile([ledger.duration_seconds for ledger in ledgers], 0.95),
+            "decision p95": percentile(decision_ms, 0.95),
             "append p99": percentile(append_ms, 0.99),
         }
+        remote_ids = {p.persona_id for p in table.campaign.participants if is_remote(p.brain)}
+        answered = [
+            e.source
+            for ledger in ledgers
+            for e in ledger.action_log
+            if e.persona_id in remote_ids and e.source != "offline"
+        ]
+        if answered:
+            values["cache hit rate"] = answered.count("cache") / len(answered)
         gemini_ids = {p.persona_id for p in table.campaign.participants if p.brain == "gemini"}
         if gemini_ids:
             entries = [
@@ -400,9 +431,16 @@ class CampaignService:
         await self.control_plane.record_measurements(values)
 
     async def _play_turn(
-        self, table: _Table, *, offline: bool, append_ms: list[float]
+        self,
+        table: _Table,
+        *,
+        offline: bool,
+        append_ms: list[float],
+        decision_ms: list[float] | None = None,
     ) -> TurnLedger:
         campaign = table.campaign
+        # Flags are re-read at the start of every turn: a toggle anywhere applies from here.
+        gates = await self.control_plane.flags() if self.control_plane is not None else None
         if campaign.world is None:
             raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
         turn = campaign.current_turn + 1
@@ -425,9 +463,11 @@ class CampaignService:
         started = self.clock.monotonic()
         brains = {p.persona_id: ("offline" if offline else p.brain) for p in campaign.participants}
         decided = await asyncio.gather(
-            *(self._decide(brains[pid], ctx, table.budget) for pid, ctx in contexts.items())
+            *(self._decide(brains[pid], ctx, table.budget, gates) for pid, ctx in contexts.items())
         )
         decisions = dict(zip(contexts, decided, strict=True))
+        if decision_ms is not None:
+            decision_ms.extend(d.provenance.latency_ms for d in decided)
         duration = max(0.0, self.clock.monotonic() - started)
         at = self.clock.now_iso()
         resolution = resolve_turn(
@@ -480,11 +520,27 @@ class CampaignService:
         return resolution.ledger
 
     async def _decide(
-        self, brain_kind: str, context: DecisionContext, budget: CallBudget | None = None
+        self,
+        brain_kind: str,
+        context: DecisionContext,
+        budget: CallBudget | None = None,
+        gates: FlagView | None = None,
     ) -> Decision:
         """One persona's decision: through the prompt cache, within the budget and the
-        concurrency bound; falls back to the offline policy rather than fail the turn."""
-        return await self.router.decide(brain_kind, context, budget)
+        concurrency bound; falls back to the offline policy rather than fail the turn.
+
+        The flags gate it: ``gemini.personas`` off decides gemini personas offline without a
+        call, ``personas.human`` off makes human personas act by their fallback, and
+        ``cache.redis`` off bypasses the prompt cache (subject: the campaign id)."""
+        if gates is None:
+            return await self.router.decide(brain_kind, context, budget)
+        subject = context.campaign_id
+        if brain_kind == "gemini" and not gates.enabled("gemini.personas", subject):
+            return with_fallback(decide_offline(context), GEMINI_PERSONAS_OFF)
+        if brain_kind == "human" and not gates.enabled("personas.human", subject):
+            return with_fallback(decide_offline(context), HUMAN_CONTROL_OFF)
+        use_cache = gates.enabled("cache.redis", subject)
+        return await self.router.decide(brain_kind, context, budget, use_cache=use_cache)
 
     # ------------------------------------------------------------------ statistics
 

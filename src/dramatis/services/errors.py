@@ -13,3 +13,7 @@ class NotFound(ServiceError):
 
 class BadRequest(ServiceError):
     """The request's arguments do not make sense (e.g. a fork beyond the last turn)."""
+
+
+class PermissionDenied(ServiceError):
+    """The acting role may not do this (e.g. a viewer toggling a flag)."""

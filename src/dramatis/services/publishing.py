@@ -37,6 +37,7 @@ from dramatis.ports import (
 from dramatis.services.campaigns import CampaignService
 from dramatis.services.chronicles import CHRONICLE_STREAM, ChronicleService
 from dramatis.services.codec import decode, encode
+from dramatis.services.control_plane import ControlPlaneService
 from dramatis.services.errors import BadRequest
 from dramatis.services.exports import (
     ChronicleDocument,
@@ -139,7 +140,12 @@ class PublishingService:
         writer: ChronicleWriter,
         *,
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        local_media: MediaStore | None = None,
+        control_plane: ControlPlaneService | None = None,
     ) -> None:
+        # With the "publish.s3" flag off, publishing goes to ``local_media`` instead of ``media``.
+        self.local_media = local_media
+        self.control_plane = control_plane
         self.store = store
         self.clock = clock
         self.campaigns = campaigns
@@ -315,6 +321,13 @@ class PublishingService:
 
     # ------------------------------------------------------------ publishing
 
+    async def _publish_target(self, campaign_id: str) -> MediaStore:
+        """The configured media store, or the local one while the "publish.s3" flag is off."""
+        if self.local_media is None or self.control_plane is None:
+            return self.media
+        flags = await self.control_plane.flags()
+        return self.media if flags.enabled("publish.s3", campaign_id) else self.local_media
+
     async def publish(
         self, campaign_ref: str, fmt: str = "html", progress: Progress | None = None
     ) -> PublishResult:
@@ -343,10 +356,11 @@ class PublishingService:
         tell("keeping a local copy", 2)
         name = f"{_slug(campaign.name)}-{campaign.campaign_id[:8]}.{checked}"
         local = await self.writer.write(name, text)
-        tell(f"uploading to {self.media.description}", 3)
+        target = await self._publish_target(campaign.campaign_id)
+        tell(f"uploading to {target.description}", 3)
         key = f"chronicles/{campaign.campaign_id}/{name}"
         try:
-            url = await self.media.put(key, text.encode("utf-8"), _CONTENT_TYPES[checked])
+            url = await target.put(key, text.encode("utf-8"), _CONTENT_TYPES[checked])
         except MediaStoreError as exc:
             raise PublishFailed(
                 f"{exc} (not published; the chronicle is kept at {local}; publish again to retry)"

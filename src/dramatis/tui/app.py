@@ -190,6 +190,9 @@ class DramatisApp(App[None]):
         """Refresh the visible screen when another writer moved the store's global position."""
         if self.dramatis is None:
             return
+        flags = await self.dramatis.control_plane.flags()
+        if not flags.enabled("tui.live_updates"):
+            return  # live updates are switched off: screens refresh only when asked
         position = await self.dramatis.store.last_position()
         if position != self.last_position:
             self.last_position = position

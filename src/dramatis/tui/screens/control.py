@@ -32,6 +32,7 @@ from dramatis.domain.control_plane import (
     parse_stage,
 )
 from dramatis.domain.errors import DomainError
+from dramatis.services.control_plane import runbook_for
 from dramatis.services.errors import ServiceError
 from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.control_runbook import ControlRunbookModal
@@ -545,6 +546,9 @@ class ControlScreen(Screen[None]):
             Content.assemble(("objective ", "dim"), format_objective(slo)),
             Content.assemble(("source ", "dim"), (clean(slo.measurement_source), "italic")),
         ]
+        runbook = runbook_for(slo.name)
+        if runbook is not None:
+            lines.append(Content.assemble(("runbook ", "dim"), (clean(runbook), "$text-accent")))
         if status is None or status.last is None:
             lines.append(
                 Content.styled(f"{NOT_MEASURED}: no turn has measured it", "$text-warning")

@@ -1,0 +1,1 @@
+"""Operator runbooks (markdown), shipped inside the wheel as ``dramatis.runbooks``."""
