@@ -137,7 +137,9 @@ async def test_slos_show_measurements_breaches_and_what_is_not_measured(tmp_path
         assert plain(table.get_row("fallback rate")[2]) == NOT_MEASURED
         spark = screen.query_one("#control-spark", Sparkline)
         assert list(spark.data or [])[-len(SLO_SERIES) :] == [m["turn p95"] for m in SLO_SERIES]
-        assert "breached" in plain(screen.query_one("#control-slo-detail", Static).content)
+        detail_text = plain(screen.query_one("#control-slo-detail", Static).content)
+        assert "breached" in detail_text
+        assert "✗ 2.40 s at" in detail_text  # the breach list names the breaching value
         assert "runbook Restore a database" in plain(
             screen.query_one("#control-slo-detail", Static).content
         )

@@ -301,6 +301,9 @@ class FlagToggleModal(ModalScreen[bool]):
 # ---------------------------------------------------------------- the screen
 
 
+BREACH_LIST_LENGTH = 5  # recent breached readings listed under the selected SLO
+
+
 class ControlScreen(Screen[None]):
     """Flags, SLOs, runbooks and contacts of the tenant's control plane."""
 
@@ -580,6 +583,13 @@ class ControlScreen(Screen[None]):
                         f"{status.breach_count}× · last {worst} at {_when(breached[-1].at)}",
                     )
                 )
+                for reading in reversed(breached[-BREACH_LIST_LENGTH:]):
+                    lines.append(
+                        Content.styled(
+                            f"  ✗ {format_value(reading.value, slo.unit)} at {_when(reading.at)}",
+                            "$text-error",
+                        )
+                    )
             else:
                 lines.append(Content.styled("no breaches", "$text-success"))
             spark.data = values
