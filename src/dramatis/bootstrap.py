@@ -15,14 +15,9 @@ from pathlib import Path
 
 from dramatis.adapters.clock import SystemClock
 from dramatis.adapters.files import FileChronicleWriter
-from dramatis.adapters.gemini import GeminiBrain
-from dramatis.adapters.gemini_prose import GeminiChapterProse
 from dramatis.adapters.media_files import FileMediaStore
 from dramatis.adapters.memory_cache import MemoryPromptCache
 from dramatis.adapters.offline_brain import OfflineBrain
-from dramatis.adapters.openai_compat import OpenAICompatBrain
-from dramatis.adapters.redis_cache import RedisPromptCache
-from dramatis.adapters.s3_media import S3MediaStore
 from dramatis.adapters.sqlite_backup import (
     BackupReport,
     RecoveryInputError,
@@ -91,6 +86,8 @@ def build_media_store(settings: Settings) -> MediaStore:
     """S3 when ``DRAMATIS_S3_BUCKET`` is set (``DRAMATIS_S3_ENDPOINT_URL`` for S3-compatible
     servers), else files under ``<data_dir>/media``."""
     if settings.s3_bucket:
+        from dramatis.adapters.s3_media import S3MediaStore  # boto3 loads only when S3 is used
+
         return S3MediaStore(settings.s3_bucket, endpoint_url=settings.s3_endpoint_url)
     return FileMediaStore(settings.data_dir / "media")
 
@@ -104,6 +101,8 @@ def build_brains(settings: Settings) -> dict[str, PersonaBrain]:
     """
     brains: dict[str, PersonaBrain] = {"offline": OfflineBrain()}
     if settings.gemini_configured and settings.gemini_api_key is not None:
+        from dramatis.adapters.gemini import GeminiBrain  # httpx loads only when needed
+
         brains["gemini"] = GeminiBrain(
             settings.gemini_api_key,
             base_url=settings.gemini_base_url,
@@ -120,6 +119,8 @@ def build_brains(settings: Settings) -> dict[str, PersonaBrain]:
             breaker_cooldown_seconds=settings.gemini_breaker_cooldown_seconds,
         )
     if settings.openai_configured and settings.openai_base_url is not None:
+        from dramatis.adapters.openai_compat import OpenAICompatBrain
+
         brains["openai"] = OpenAICompatBrain(
             settings.openai_base_url,
             api_key=settings.openai_api_key,
@@ -142,6 +143,11 @@ def build_chapter_prose(brains: Mapping[str, PersonaBrain]) -> ChapterProse | No
     connections, retries and circuit breaker); the ``gemini.chronicle`` flag decides per
     campaign whether it is used."""
     brain = brains.get("gemini")
+    if brain is None:
+        return None
+    from dramatis.adapters.gemini import GeminiBrain
+    from dramatis.adapters.gemini_prose import GeminiChapterProse
+
     return GeminiChapterProse(brain) if isinstance(brain, GeminiBrain) else None
 
 
@@ -157,6 +163,8 @@ def build_prompt_cache(settings: Settings) -> PromptCache:
     """Redis when ``DRAMATIS_REDIS_URL`` is set, else an in-memory cache for this process."""
     if settings.redis_url:
         try:
+            from dramatis.adapters.redis_cache import RedisPromptCache
+
             return RedisPromptCache(
                 settings.redis_url,
                 ttl_seconds=settings.prompt_cache_ttl_seconds,
