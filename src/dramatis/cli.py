@@ -354,7 +354,7 @@ async def _cmd_campaigns(app: Dramatis, args: argparse.Namespace) -> int:
 
 
 async def _cmd_show(app: Dramatis, args: argparse.Namespace) -> int:
-    view = await app.campaigns.show(args.campaign_id)
+    view = await app.campaigns.show(args.campaign_id, with_stats=args.json)
     if args.json:
         _print_json(view.to_json())
         return EXIT_OK

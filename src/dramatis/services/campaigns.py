@@ -277,9 +277,8 @@ class CampaignService:
                 to_turn=ledgers[-1].turn_number,
             )
             await self.store.append([], record)
-        stats = await self._stats(table.campaign)
         return PlayResult(
-            view=self._view(table.campaign, stats),
+            view=self._view(table.campaign, None),
             ledgers=tuple(ledgers),
             notices=tuple(notices),
             lost_races=lost_races,
@@ -328,10 +327,11 @@ class CampaignService:
         summaries.sort(key=lambda s: s.updated_at, reverse=True)
         return summaries
 
-    async def show(self, campaign_ref: str) -> CampaignView:
-        """One campaign in detail, with its decision statistics."""
+    async def show(self, campaign_ref: str, *, with_stats: bool = False) -> CampaignView:
+        """One campaign in detail; ``with_stats`` adds its decision statistics, which read every
+        decision of every persona (costly on a long campaign, so only on request)."""
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
-        return self._view(campaign, await self._stats(campaign))
+        return self._view(campaign, await self._stats(campaign) if with_stats else None)
 
     async def stats(self, campaign_ref: str) -> CampaignStats:
         """Per-persona and campaign totals: brain calls, tokens, cache hit rate, fallbacks."""
