@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 
@@ -210,6 +211,10 @@ class DramatisApp(App[None]):
                 continue
             try:
                 await refresh()
+            except NoMatches:
+                # The screen was being rebuilt or left while its data loaded: the next poll (or
+                # its own mount) shows the new data.
+                continue
             except USER_ERRORS as exc:
                 self.notify(str(exc), severity="error", title="Could not load")
 
