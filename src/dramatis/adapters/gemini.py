@@ -48,6 +48,7 @@ from dramatis.adapters.llm_common import (  # noqa: F401  (re-exported: the brai
     encode_body,
     guarded,
     match_option,
+    offline_fallback,
     parse_answer,
     parse_duration,
     reasoning_of,
@@ -55,7 +56,6 @@ from dramatis.adapters.llm_common import (  # noqa: F401  (re-exported: the brai
 from dramatis.domain.context import ActionOption, DecisionContext
 from dramatis.domain.ledger import Decision, Provenance
 from dramatis.engine.director import describe_context
-from dramatis.engine.policy import decide_offline
 
 logger = logging.getLogger(__name__)
 
@@ -341,18 +341,14 @@ class GeminiBrain:
     ) -> Decision:
         reason = self._redact(reason)
         logger.warning("gemini fell back to the offline policy: %s", reason)
-        decision = decide_offline(context)
-        provenance = decision.provenance.model_copy(
-            update={
-                "source": "offline",
-                "latency_ms": (time.perf_counter() - started) * 1000,
-                "tokens_in": tokens_in,
-                "tokens_out": tokens_out,
-                "prompt_hash": prompt_hash,
-                "fallback_reason": reason,
-            }
+        return offline_fallback(
+            context,
+            started,
+            reason,
+            prompt_hash=prompt_hash,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
         )
-        return decision.model_copy(update={"provenance": provenance})
 
     # -------------------------------------------------------------- HTTP
 

@@ -21,7 +21,9 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from dramatis.domain.context import ActionOption
+from dramatis.domain.context import ActionOption, DecisionContext
+from dramatis.domain.ledger import Decision
+from dramatis.engine.policy import decide_offline
 
 T = TypeVar("T")
 
@@ -285,3 +287,28 @@ def count_tokens(usage: object, *keys: str) -> int | None:
     values = [usage.get(key) for key in keys]
     numbers = [v for v in values if isinstance(v, int) and not isinstance(v, bool)]
     return sum(numbers) if numbers else None
+
+
+def offline_fallback(
+    context: DecisionContext,
+    started: float,
+    reason: str,
+    *,
+    prompt_hash: str | None = None,
+    tokens_in: int | None = None,
+    tokens_out: int | None = None,
+) -> Decision:
+    """The offline policy's decision, recording why a remote brain could not answer and what
+    the failed call cost (``started`` is the ``time.perf_counter()`` of the decision)."""
+    decision = decide_offline(context)
+    provenance = decision.provenance.model_copy(
+        update={
+            "source": "offline",
+            "latency_ms": (time.perf_counter() - started) * 1000,
+            "tokens_in": tokens_in,
+            "tokens_out": tokens_out,
+            "prompt_hash": prompt_hash,
+            "fallback_reason": reason,
+        }
+    )
+    return decision.model_copy(update={"provenance": provenance})

@@ -38,13 +38,13 @@ from dramatis.adapters.llm_common import (
     encode_body,
     guarded,
     match_option,
+    offline_fallback,
     parse_answer,
     parse_duration,
     reasoning_of,
 )
 from dramatis.domain.context import ActionOption, DecisionContext
 from dramatis.domain.ledger import Decision, Provenance
-from dramatis.engine.policy import decide_offline
 
 logger = logging.getLogger(__name__)
 
@@ -273,18 +273,14 @@ class OpenAICompatBrain:
     ) -> Decision:
         reason = self._redact(reason)
         logger.warning("openai-compatible brain fell back to the offline policy: %s", reason)
-        decision = decide_offline(context)
-        provenance = decision.provenance.model_copy(
-            update={
-                "source": "offline",
-                "latency_ms": (time.perf_counter() - started) * 1000,
-                "tokens_in": tokens_in,
-                "tokens_out": tokens_out,
-                "prompt_hash": prompt_hash,
-                "fallback_reason": reason,
-            }
+        return offline_fallback(
+            context,
+            started,
+            reason,
+            prompt_hash=prompt_hash,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
         )
-        return decision.model_copy(update={"provenance": provenance})
 
     async def _post(self, body: bytes) -> dict[str, Any]:
         return await call_with_retries(

@@ -108,7 +108,7 @@ class ChronicleService:
         """Compose pending chapters and write the markdown chronicle; returns where it went."""
         campaign = await self.campaigns.get(campaign_ref)
         text = await self.render(campaign.campaign_id, "md")
-        name = f"{_slug(campaign.name)}-{campaign.campaign_id[:8]}.md"
+        name = chronicle_file_name(campaign.name, campaign.campaign_id, "md")
         return await self.writer.write(name, text)
 
     async def _compose(
@@ -283,5 +283,7 @@ def accept_prose(text: str, heading: str, citation: str) -> str | None:
     return f"{heading}\n\n{body}\n\n{citation}\n"
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "chronicle"
+def chronicle_file_name(campaign_name: str, campaign_id: str, extension: str) -> str:
+    """Where a campaign's chronicle is written: ``the-salt-road-3f9a1c2e.md``."""
+    slug = re.sub(r"[^a-z0-9]+", "-", campaign_name.lower()).strip("-") or "chronicle"
+    return f"{slug}-{campaign_id[:8]}.{extension}"

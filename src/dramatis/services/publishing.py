@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,7 +34,7 @@ from dramatis.ports import (
     StreamNotFound,
 )
 from dramatis.services.campaigns import CampaignService
-from dramatis.services.chronicles import CHRONICLE_STREAM, ChronicleService
+from dramatis.services.chronicles import CHRONICLE_STREAM, ChronicleService, chronicle_file_name
 from dramatis.services.codec import decode, encode
 from dramatis.services.control_plane import ControlPlaneService
 from dramatis.services.errors import BadRequest
@@ -354,7 +353,7 @@ class PublishingService:
         doc = await self.document(campaign, chronicle, embed=checked == "html")
         text = _render(_as_published(doc), checked)
         tell("keeping a local copy", 2)
-        name = f"{_slug(campaign.name)}-{campaign.campaign_id[:8]}.{checked}"
+        name = chronicle_file_name(campaign.name, campaign.campaign_id, checked)
         local = await self.writer.write(name, text)
         target = await self._publish_target(campaign.campaign_id)
         tell(f"uploading to {target.description}", 3)
@@ -435,7 +434,3 @@ def _mb(size: int) -> str:
     if size >= 1024:
         return f"{size / 1024:.1f} KB"
     return f"{size} bytes"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "chronicle"

@@ -22,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from dramatis.domain.chronicle import MediaAsset
 from dramatis.domain.errors import DomainError
+from dramatis.services.chronicles import chronicle_file_name
 from dramatis.services.errors import ServiceError
 from dramatis.services.publishing import Progress, PublishResult
 from dramatis.services.views import ChapterView, ChronicleView
@@ -45,11 +46,6 @@ def turn_ranges(turns: tuple[int, ...] | list[int]) -> str:
         if turn is not None:
             start = prev = turn
     return ", ".join(parts)
-
-
-def _slug(text: str) -> str:
-    out = "".join(ch if ch.isalnum() else "-" for ch in text.lower())
-    return "-".join(part for part in out.split("-") if part) or "chronicle"
 
 
 def _md_text(text: str) -> str:
@@ -403,7 +399,11 @@ class ChronicleScreen(Screen[None]):
         """Where an export goes unless told otherwise: the data dir's exports folder."""
         dramatis = getattr(self.app, "dramatis", None)
         view = self.view
-        name = f"{_slug(view.campaign_name)}-{view.campaign_id[:8]}.md" if view else "chronicle.md"
+        name = (
+            chronicle_file_name(view.campaign_name, view.campaign_id, "md")
+            if view
+            else "chronicle.md"
+        )
         data_dir = dramatis.settings.data_dir if dramatis is not None else Path.cwd()
         return Path(data_dir) / "exports" / name
 
