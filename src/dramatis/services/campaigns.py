@@ -46,7 +46,7 @@ from dramatis.services.control_plane import (
     ControlPlaneService,
     FlagView,
 )
-from dramatis.services.errors import BadRequest, NotFound
+from dramatis.services.errors import BadRequest, NotFound, PermissionDenied
 from dramatis.services.repository import load_aggregate, save_snapshot
 from dramatis.services.views import (
     CampaignStats,
@@ -62,6 +62,7 @@ CAMPAIGN_STREAM = "campaign"
 PERSONA_STREAM = "persona"
 
 ProgressCallback = Callable[[int, int], None]
+VIEWER_CANNOT_ACT = "viewers watch; they cannot {what} (a player or an operator can)"
 
 
 @dataclass
@@ -71,6 +72,28 @@ class _Table:
     campaign: Campaign
     personas: dict[str, Persona] = field(default_factory=dict)
     budget: CallBudget | None = None
+
+
+@dataclass(frozen=True)
+class _TurnPlan:
+    """Decisions made outside the brains for one shared turn: players' choices, and personas
+    whose fallback policy acts (a controller who did not choose in time)."""
+
+    decided: dict[str, Decision]
+    fallback: dict[str, str]
+
+    def covers(self, persona_id: str) -> bool:
+        return persona_id in self.decided or persona_id in self.fallback
+
+    async def decide(self, context: DecisionContext) -> Decision:
+        chosen = self.decided.get(context.persona_id)
+        if chosen is not None:
+            offered = {(o.action, o.target) for o in context.options}
+            if (chosen.action, chosen.target) in offered:
+                return chosen
+            reason = "the player's choice was no longer possible; the fallback policy acted"
+            return with_fallback(decide_offline(context), reason)
+        return with_fallback(decide_offline(context), self.fallback[context.persona_id])
 
 
 def command_hash(name: str, **arguments: Any) -> str:
@@ -94,8 +117,10 @@ class CampaignService:
         prompt_cache: PromptCache | None = None,
         call_budget: int | None = None,
         race_retries: int = 50,
+        role: str = "operator",
     ) -> None:
         self.store = store
+        self.role = role  # viewers may read but not change campaigns
         # How often ``advance`` replays a turn another writer took first before giving up.
         self.race_retries = race_retries
         self.control_plane = control_plane
@@ -112,6 +137,11 @@ class CampaignService:
     def tenant_id(self) -> str:
         return self.store.tenant_id
 
+    def require_actor(self, what: str) -> None:
+        """Refuse a change to viewers."""
+        if self.role == "viewer":
+            raise PermissionDenied(VIEWER_CANNOT_ACT.format(what=what))
+
     # ------------------------------------------------------------------ commands
 
     async def create(
@@ -124,6 +154,7 @@ class CampaignService:
         idempotency_key: str | None = None,
     ) -> CampaignView:
         """Create a draft campaign and one persona per sheet of the campaign file."""
+        self.require_actor("create campaigns")
         spec = loaded.campaign
         names = [entry.sheet.name for entry in loaded.personas]
         duplicates = sorted({name for name in names if names.count(name) > 1})
@@ -187,6 +218,7 @@ class CampaignService:
 
     async def start(self, campaign_ref: str, *, idempotency_key: str | None = None) -> CampaignView:
         """Make a draft campaign active, laying out its world from the brief."""
+        self.require_actor("start campaigns")
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         key_hash = command_hash("start", campaign_id=campaign.campaign_id)
         if await self._replay(idempotency_key, key_hash) is not None:
@@ -224,8 +256,17 @@ class CampaignService:
         offline: bool = False,
         progress: ProgressCallback | None = None,
         idempotency_key: str | None = None,
+        at_turn: int | None = None,
+        decided: Mapping[str, Decision] | None = None,
+        fallback: Mapping[str, str] | None = None,
     ) -> PlayResult:
-        """Play up to ``turns`` turns (fewer if the campaign completes); one transaction a turn."""
+        """Play up to ``turns`` turns (fewer if the campaign completes); one transaction a turn.
+
+        Shared play resolves one called turn: ``at_turn`` plays that turn only, and nothing if
+        another writer played it first; ``decided`` gives the choices players made (by persona
+        id) and ``fallback`` the personas whose fallback policy acts instead, with the reason.
+        """
+        self.require_actor("play turns")
         if turns < 1:
             raise BadRequest(f"turns must be at least 1, not {turns}")
         campaign_id = await self.resolve_id(campaign_ref)
@@ -242,14 +283,21 @@ class CampaignService:
         decision_ms: list[float] = []
         notices: list[str] = []
         lost_races = 0
+        plan = _TurnPlan(dict(decided or {}), dict(fallback or {}))
         for index in range(turns):
             if index > 0 and table.campaign.status != "active":
                 break  # the campaign completed (turn limit or the story's end)
             for attempt in range(self.race_retries + 1):
+                if at_turn is not None and table.campaign.current_turn + 1 != at_turn:
+                    break  # the called turn was played by another writer (or is not next)
                 try:
                     ledgers.append(
                         await self._play_turn(
-                            table, offline=offline, append_ms=append_ms, decision_ms=decision_ms
+                            table,
+                            offline=offline,
+                            append_ms=append_ms,
+                            decision_ms=decision_ms,
+                            plan=plan,
                         )
                     )
                     break
@@ -268,7 +316,7 @@ class CampaignService:
             if progress is not None:
                 progress(index + 1, turns)
         await self._record_measurements(table, ledgers, append_ms, decision_ms)
-        if idempotency_key is not None:
+        if idempotency_key is not None and ledgers:
             record = self._idem(
                 idempotency_key,
                 key_hash,
@@ -288,6 +336,7 @@ class CampaignService:
         self, campaign_ref: str, reason: str = "ended by the players"
     ) -> CampaignView:
         """End an active campaign before its turn limit."""
+        self.require_actor("end campaigns")
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         events = campaign.complete(reason, self.clock.now_iso())
         await self._append_campaign(campaign, events, "complete")
@@ -297,6 +346,7 @@ class CampaignService:
         self, campaign_ref: str, *, idempotency_key: str | None = None
     ) -> CampaignView:
         """Archive a campaign: it keeps its history and takes no more turns."""
+        self.require_actor("archive campaigns")
         campaign = await self._load_campaign(await self.resolve_id(campaign_ref))
         key_hash = command_hash("archive", campaign_id=campaign.campaign_id)
         if await self._replay(idempotency_key, key_hash) is not None:
@@ -437,6 +487,7 @@ class CampaignService:
         offline: bool,
         append_ms: list[float],
         decision_ms: list[float] | None = None,
+        plan: _TurnPlan | None = None,
     ) -> TurnLedger:
         campaign = table.campaign
         # Flags are re-read at the start of every turn: a toggle anywhere applies from here.
@@ -446,24 +497,17 @@ class CampaignService:
         turn = campaign.current_turn + 1
         names = {p.persona_id: p.name for p in campaign.participants}
         sheets = {pid: persona.sheet for pid, persona in table.personas.items() if persona.sheet}
-        contexts = {
-            p.persona_id: build_context(
-                campaign_id=campaign.campaign_id,
-                tenant_id=self.tenant_id,
-                seed=campaign.seed,
-                turn=turn,
-                persona_id=p.persona_id,
-                sheet=sheets[p.persona_id],
-                world=campaign.world,
-                brief=campaign.brief,
-                names=names,
-            )
-            for p in campaign.participants
-        }
+        contexts = self._contexts(table)
         started = self.clock.monotonic()
         brains = {p.persona_id: ("offline" if offline else p.brain) for p in campaign.participants}
+        plan = plan or _TurnPlan({}, {})
         decided = await asyncio.gather(
-            *(self._decide(brains[pid], ctx, table.budget, gates) for pid, ctx in contexts.items())
+            *(
+                plan.decide(ctx)
+                if plan.covers(pid)
+                else self._decide(brains[pid], ctx, table.budget, gates)
+                for pid, ctx in contexts.items()
+            )
         )
         decisions = dict(zip(contexts, decided, strict=True))
         if decision_ms is not None:
@@ -518,6 +562,33 @@ class CampaignService:
             for pid, persona in table.personas.items():
                 await save_snapshot(self.store, pid, persona)
         return resolution.ledger
+
+    def _contexts(self, table: _Table) -> dict[str, DecisionContext]:
+        """What every participant is shown for the campaign's next turn."""
+        campaign = table.campaign
+        if campaign.world is None:
+            raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
+        names = {p.persona_id: p.name for p in campaign.participants}
+        return {
+            p.persona_id: build_context(
+                campaign_id=campaign.campaign_id,
+                tenant_id=self.tenant_id,
+                seed=campaign.seed,
+                turn=campaign.current_turn + 1,
+                persona_id=p.persona_id,
+                sheet=table.personas[p.persona_id].sheet,
+                world=campaign.world,
+                brief=campaign.brief,
+                names=names,
+            )
+            for p in campaign.participants
+            if table.personas[p.persona_id].sheet is not None
+        }
+
+    async def next_contexts(self, campaign_ref: str) -> dict[str, DecisionContext]:
+        """What each persona is shown for the next turn (the options a player chooses from)."""
+        table = await self._load_table(await self.resolve_id(campaign_ref))
+        return self._contexts(table)
 
     async def _decide(
         self,

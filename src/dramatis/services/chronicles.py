@@ -78,6 +78,7 @@ class ChronicleService:
         A chapter covers the chronicler's ``turns_per_chapter`` turns; with ``allow_partial`` a
         shorter chapter is written from the turns there are.
         """
+        self.campaigns.require_actor("write chapters")
         campaign = await self.campaigns.get(campaign_ref)
         chronicle = await self.load(campaign.campaign_id)
         chapters = await self._compose(campaign, chronicle, allow_partial=allow_partial, limit=1)

@@ -238,6 +238,7 @@ class PublishingService:
         limit, content of an unknown type or not matching its name, no accessibility text, a
         chapter the chronicle does not have.
         """
+        self.campaigns.require_actor("attach media")
         campaign = await self.campaigns.get(campaign_ref)
         chronicle = await self._written_up(campaign.campaign_id)
         alt = " ".join(alt.split())
@@ -331,6 +332,7 @@ class PublishingService:
         self, campaign_ref: str, fmt: str = "html", progress: Progress | None = None
     ) -> PublishResult:
         """Finalize the chronicle and publish it to the media store; see the module docstring."""
+        self.campaigns.require_actor("publish chronicles")
         checked = _check_format(fmt)
         steps = 5
 

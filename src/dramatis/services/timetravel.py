@@ -285,6 +285,7 @@ class TimeTravelService:
         from the world as it stood after ``at_turn`` and keeps the parent's seed unless ``seed``
         is given. Nothing of the parent's history is copied: the fork reads it by reference.
         """
+        self.campaigns.require_actor("fork campaigns")
         parent = await self.campaigns.get(campaign_ref)
         if parent.world is None:
             raise BadRequest(f"campaign {parent.name!r} has not started, so it cannot be forked")
@@ -340,6 +341,7 @@ class TimeTravelService:
         player picks which branch to carry on with. ``on_fork`` is told the new campaign's id
         before its turn is played (a front end shows its human personas' choices by it).
         """
+        self.campaigns.require_actor("reroll turns")
         parent = await self.campaigns.get(campaign_ref)
         turn = parent.current_turn
         if turn <= (parent.forked_at_turn or 0) or parent.last_ledger is None:
