@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -129,6 +129,9 @@ class DramatisApp(App[None]):
         super().__init__(**kwargs)
         self.settings = settings or Settings()
         self.clock = clock or SystemClock()
+        # Shared play (an SSH session, or any session given DRAMATIS_PLAYER): the Play screen
+        # sits at the campaign's table with the other sessions.
+        self.shared = self.settings.player is not None
         timeout = (
             human_timeout if human_timeout is not None else self.settings.human_timeout_seconds
         )
@@ -180,6 +183,10 @@ class DramatisApp(App[None]):
         await self.go("setup")
 
     async def on_unmount(self) -> None:
+        if self.shared and self.dramatis is not None:
+            # If this fails, the SSH host removes the session when the connection ends.
+            with suppress(*USER_ERRORS):
+                await self.dramatis.table.leave_session(reason="quit")
         await self._exit_stack.aclose()
 
     def _remember_theme(self, theme: Any) -> None:

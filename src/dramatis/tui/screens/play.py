@@ -3,6 +3,10 @@
 Turns are played in a worker (``campaigns.advance`` one turn at a time), so the UI keeps drawing
 while personas think. A persona controlled by the player makes the worker wait inside
 ``HumanBrain.decide``; this screen shows its options and answers with the number keys.
+
+In shared play (``DRAMATIS_PLAYER`` set, as in an SSH session) the screen sits at the campaign's
+table instead: ``t`` takes control of a persona, space calls the next turn, the number keys
+choose, and the turn is played once every controller has chosen or the timeout has passed.
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Input, Label, ProgressBar, RichLog, Static
 
+from dramatis.domain.context import DecisionContext
 from dramatis.domain.ledger import TurnLedger
 from dramatis.domain.world import WorldBrief
 from dramatis.services.human import PendingChoice
-from dramatis.services.views import CampaignView
+from dramatis.services.table import TableView
+from dramatis.services.views import CampaignView, PlayResult
 from dramatis.tui.screens.timetravel import HISTORY_BINDINGS, TurnHistory
 from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.bars import TopBar
 from dramatis.tui.widgets.format import BRAIN_LABELS, turns_text
+from dramatis.tui.widgets.table_bar import seat_label, seat_status, table_line
 from dramatis.tui.widgets.turns import (
     SOURCE_LABELS,
     action_phrase,
@@ -44,6 +51,7 @@ if TYPE_CHECKING:
 LOG_TURNS = 30  # turns kept in the running log
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_AUTOPLAY = 10_000
+SHARED_TICK_SECONDS = 0.5  # shared play: countdowns, and turns a stalled caller left behind
 
 
 class TurnLog(RichLog):
@@ -133,6 +141,13 @@ class PlayScreen(TurnHistory, Screen[None]):
         Binding("p", "resume", "resume", id="play.resume", tooltip="Resume a paused auto-play"),
         Binding("escape", "stop", "stop", id="play.stop", tooltip="Stop auto-play after this turn"),
         *_choose_bindings(),
+        Binding(
+            "t",
+            "take",
+            "take/let go",
+            id="play.take",
+            tooltip="Take control of the highlighted persona, or let go of yours",
+        ),
         Binding("c", "chronicle", "chronicle", id="play.chronicle", tooltip="Read the chronicle"),
         Binding(
             "i",
@@ -156,6 +171,8 @@ class PlayScreen(TurnHistory, Screen[None]):
     PlayScreen #turn-title {
         height: 1; padding: 0 1; color: $primary; text-style: bold; margin-top: 1;
     }
+    PlayScreen #table-bar { height: auto; padding: 0 1; display: none; }
+    PlayScreen.-shared #table-bar { display: block; }
     PlayScreen #turn-table {
         height: auto; max-height: 10; background: $background; overflow-x: hidden;
     }
@@ -204,6 +221,9 @@ class PlayScreen(TurnHistory, Screen[None]):
         self._choice: PendingChoice | None = None
         self._choice_started = 0.0
         self._answered: set[str] = set()
+        self.table_view: TableView | None = None  # shared play: the campaign's table
+        self._options: DecisionContext | None = None  # shared play: this session's choice
+        self._joined: str | None = None
 
     @property
     def dramatis_app(self) -> DramatisApp:
@@ -218,6 +238,7 @@ class PlayScreen(TurnHistory, Screen[None]):
                 yield Static(id="world-body")
             with Vertical(id="right"):
                 yield Static("", id="turn-title")
+                yield Static("", id="table-bar")
                 yield DataTable(id="turn-table", cursor_type="row", show_header=False)
                 with Vertical(id="choice"):
                     yield Static(id="choice-options")
@@ -238,18 +259,28 @@ class PlayScreen(TurnHistory, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#turn-table", DataTable)
-        table.add_column("Persona", key="persona")
-        table.add_column("Action", key="action")
-        table.add_column("Result", key="result")
-        table.add_column("By", key="by")
+        self._add_columns(self.query_one("#turn-table", DataTable))
         self._apply_width()
+        if self.shared:
+            self.add_class("-shared")
+            self.set_interval(SHARED_TICK_SECONDS, self._shared_tick, name="shared-tick")
 
     def on_resize(self) -> None:
         self._apply_width()
 
+    @staticmethod
+    def _add_columns(table: DataTable[object]) -> None:
+        table.add_column("Persona", key="persona")
+        table.add_column("Action", key="action")
+        table.add_column("Result", key="result")
+        table.add_column("By", key="by")
+
     def _apply_width(self) -> None:
         self.set_class(self.app.size.width < 100 or self.app.size.height < 30, "narrow")
+
+    @property
+    def shared(self) -> bool:
+        return self.dramatis_app.shared
 
     @property
     def colours(self) -> dict[str, str]:
@@ -296,7 +327,11 @@ class PlayScreen(TurnHistory, Screen[None]):
                 new = await dramatis.campaigns.ledger(campaign_id, from_turn=start)
             self._add_ledgers(new)
         self.view = view
+        if self.shared:
+            await self._load_table(campaign_id)
         self._show_view()
+        if self.shared:
+            self.show_pending()
 
     def rewrite_log(self) -> None:
         """Write the opening and the kept turns again (after a resize, so lines wrap anew)."""
@@ -356,22 +391,29 @@ class PlayScreen(TurnHistory, Screen[None]):
             return
         table = self.query_one("#turn-table", DataTable)
         cursor = table.cursor_row
-        table.clear()
+        # Columns are laid out anew each time, so widths fit this turn's text, not the widest
+        # text of any earlier turn.
+        table.clear(columns=True)
+        self._add_columns(table)
         title = self.query_one("#turn-title", Static)
-        waiting = {choice.persona_id for choice in self.dramatis_app.human.pending}
-        if self.busy:
-            title.update(f"Turn {view.turns + 1}  ·  the personas are thinking…")
+        waiting = self._waiting_ids()
+        call = self.table_view.call if self.table_view is not None else None
+        if self.busy or call is not None:
+            turn = call.turn if call is not None else view.turns + 1
+            thinking = "the players are choosing" if waiting else "the personas are thinking"
+            title.update(f"Turn {turn}  ·  {thinking}…")
             frame = SPINNER[self._spin % len(SPINNER)] if self.dramatis_app.animate else "…"
             for p in view.personas:
-                if p.persona_id in waiting:
+                status = self._shared_status(p.persona_id)
+                if status is None and p.persona_id in waiting:
                     status = Text("▸ waiting for you…", style=self.colours.get("accent", ""))
-                else:
-                    status = Text(f"{frame} thinking", style="dim")
+                if status is None:
+                    status = Text(f"{frame} thinking" if self.busy else "", style="dim")
                 table.add_row(
                     safe(p.name, "bold"),
                     status,
                     "",
-                    BRAIN_LABELS.get(p.brain, p.brain),
+                    self._by(p.persona_id, BRAIN_LABELS.get(p.brain, p.brain)),
                     key=p.persona_id,
                 )
         else:
@@ -386,7 +428,7 @@ class PlayScreen(TurnHistory, Screen[None]):
                         safe(p.name, "bold"),
                         Text(""),
                         Text(""),
-                        BRAIN_LABELS.get(p.brain, p.brain),
+                        self._by(p.persona_id, BRAIN_LABELS.get(p.brain, p.brain)),
                         key=p.persona_id,
                     )
             else:
@@ -397,11 +439,12 @@ class PlayScreen(TurnHistory, Screen[None]):
                     if entry is None:
                         table.add_row(safe(p.name, "bold"), "", "", "", key=p.persona_id)
                         continue
+                    source = SOURCE_LABELS.get(entry.source, entry.source)
                     table.add_row(
                         safe(p.name, "bold"),
                         safe(action_phrase(entry)),
                         outcome_text(entry, self.colours),
-                        Text(SOURCE_LABELS.get(entry.source, entry.source), style="dim"),
+                        self._by(p.persona_id, Text(source, style="dim")),
                         key=p.persona_id,
                     )
         if table.row_count:
@@ -420,6 +463,8 @@ class PlayScreen(TurnHistory, Screen[None]):
             return self.busy and self._autoplaying
         if action == "choose":
             return self.pending
+        if action == "take":
+            return self.shared
         if action == "advance":
             return True if not self.busy else None
         if action in ("history", "rewind", "reroll"):
@@ -457,6 +502,9 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.query_one("#autoplay-hint", Static).update("stopping after this turn…")
 
     def action_choose(self, index: int) -> None:
+        if self.shared:
+            self.choose_shared(index)
+            return
         choice = self._choice
         if choice is None:
             return
@@ -531,7 +579,10 @@ class PlayScreen(TurnHistory, Screen[None]):
                     break
                 self._show_turn()
                 try:
-                    result = await dramatis.campaigns.advance(campaign_id, turns=1)
+                    if self.shared:
+                        result = await self._play_shared_turn(campaign_id)
+                    else:
+                        result = await dramatis.campaigns.advance(campaign_id, turns=1)
                 except USER_ERRORS as exc:
                     app.notify(
                         clean(str(exc)),
@@ -584,8 +635,10 @@ class PlayScreen(TurnHistory, Screen[None]):
         if self.busy and self.view is not None:
             table = self.query_one("#turn-table", DataTable)
             frame = SPINNER[self._spin % len(SPINNER)]
-            waiting = {choice.persona_id for choice in self.dramatis_app.human.pending}
+            waiting = self._waiting_ids()
             for p in self.view.personas:
+                if self._shared_status(p.persona_id) is not None:
+                    continue
                 if p.persona_id not in waiting and p.persona_id in table.rows:
                     table.update_cell(
                         p.persona_id, "action", Text(f"{frame} thinking", style="dim")
@@ -595,6 +648,9 @@ class PlayScreen(TurnHistory, Screen[None]):
 
     def show_pending(self) -> None:
         """Show the options of the first persona of this campaign waiting for the player."""
+        if self.shared:
+            self._show_shared_choice()
+            return
         view = self.view
         waiting = [
             choice
@@ -650,5 +706,177 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.query_one("#choice-timeout", Static).update(text)
 
     def on_screen_resume(self) -> None:
-        if self.dramatis_app.human.pending:
+        if self.dramatis_app.human.pending or self.shared:
             self.show_pending()
+
+    # ------------------------------------------------------------------ shared play
+
+    async def _load_table(self, campaign_id: str) -> None:
+        """Read the campaign's table and, while this session is to choose, its options."""
+        dramatis = self.dramatis_app.dramatis
+        if dramatis is None:
+            return
+        if self._joined != campaign_id:
+            self.table_view = await dramatis.table.join(campaign_id)
+            self._joined = campaign_id
+        else:
+            self.table_view = await dramatis.table.view(campaign_id)
+        can_choose = self.table_view.can_choose
+        if not can_choose:
+            self._options = None
+        elif self._options is None or self._options.turn != self._call_turn():
+            self._options = await dramatis.table.my_options(campaign_id)
+        self.query_one("#table-bar", Static).update(table_line(self.table_view, self.colours))
+
+    def _call_turn(self) -> int | None:
+        call = self.table_view.call if self.table_view is not None else None
+        return call.turn if call is not None else None
+
+    def _waiting_ids(self) -> set[str]:
+        if self.shared:
+            seats = self.table_view.seats if self.table_view is not None else ()
+            return {seat.persona_id for seat in seats if seat.waiting}
+        return {choice.persona_id for choice in self.dramatis_app.human.pending}
+
+    def _shared_status(self, persona_id: str) -> Text | None:
+        """A persona's state in the called turn (chosen, or whom it waits for)."""
+        if self.table_view is None or self.table_view.call is None:
+            return None
+        seat = next((s for s in self.table_view.seats if s.persona_id == persona_id), None)
+        return seat_status(seat, self.colours) if seat is not None else None
+
+    def _by(self, persona_id: str, default: str | Text) -> str | Text:
+        """Who acts for a persona: its controller in shared play, else its brain or source."""
+        if self.table_view is None:
+            return default
+        seat = next((s for s in self.table_view.seats if s.persona_id == persona_id), None)
+        if seat is None or seat.controller is None:
+            return default
+        return seat_label(seat, self.colours)
+
+    async def _shared_tick(self) -> None:
+        """Keep the countdown moving and play a called turn whose caller has stalled or gone."""
+        from dramatis.tui.app import USER_ERRORS
+
+        app = self.dramatis_app
+        view = self.view
+        if app.dramatis is None or view is None or self.busy or not self.is_current:
+            return
+        if self.table_view is None or self.table_view.call is None:
+            return
+        try:
+            result = await app.dramatis.table.resolve_due(view.campaign_id)
+            if result is not None:
+                self._add_ledgers(result.ledgers)
+                self.view = result.view
+            await self._load_table(view.campaign_id)
+        except USER_ERRORS:
+            return  # shown when the player acts; the next tick tries again
+        self._show_view()
+        self.show_pending()
+
+    async def _play_shared_turn(self, campaign_id: str) -> PlayResult:
+        """Call the next turn and wait until it is played (by this session or another)."""
+        dramatis = self.dramatis_app.dramatis
+        assert dramatis is not None
+        called = await dramatis.table.call_turn(campaign_id)
+        turn = called.call.turn if called.call is not None else called.campaign.turns + 1
+        while True:
+            result = await dramatis.table.resolve_due(campaign_id)
+            if result is not None:
+                return result
+            view = await dramatis.campaigns.show(campaign_id)
+            if view.turns >= turn or view.status != "active":
+                played = await dramatis.campaigns.ledger(campaign_id, turn, turn)
+                return PlayResult(view=view, ledgers=tuple(played))
+            await self._load_table(campaign_id)
+            self._show_turn()
+            self.show_pending()
+            await dramatis.notifier.wait_for_append(
+                await dramatis.store.last_position(), SHARED_TICK_SECONDS
+            )
+
+    def action_take(self) -> None:
+        table = self.query_one("#turn-table", DataTable)
+        if self.view is None or not table.row_count:
+            self.notify("Open a campaign first: press 1 for Setup.", severity="warning", timeout=3)
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
+            self.take_or_release(key)
+
+    @work(group="table")
+    async def take_or_release(self, persona_id: str) -> None:
+        from dramatis.tui.app import USER_ERRORS
+
+        dramatis = self.dramatis_app.dramatis
+        if dramatis is None or self.view is None:
+            return
+        campaign_id = self.view.campaign_id
+        mine = self.table_view is not None and self.table_view.my_persona == persona_id
+        name = next((p.name for p in self.view.personas if p.persona_id == persona_id), "")
+        try:
+            if mine:
+                await dramatis.table.release(campaign_id)
+                self.notify(clean(f"You let go of {name}; its own brain acts again."), timeout=3)
+            else:
+                await dramatis.table.take(campaign_id, persona_id)
+                self.notify(
+                    clean(f"You control {name}: choose with 1-9 when a turn is called."),
+                    timeout=4,
+                )
+        except USER_ERRORS as exc:
+            self.notify(clean(str(exc)), markup=False, severity="warning", timeout=4)
+            return
+        await self._load_table(campaign_id)
+        self._show_view()
+        self.show_pending()
+
+    @work(group="table")
+    async def choose_shared(self, index: int) -> None:
+        from dramatis.tui.app import USER_ERRORS
+
+        dramatis = self.dramatis_app.dramatis
+        if dramatis is None or self.view is None:
+            return
+        campaign_id = self.view.campaign_id
+        try:
+            label = await dramatis.table.choose(campaign_id, index)
+        except USER_ERRORS as exc:
+            self.notify(clean(str(exc)), markup=False, severity="warning", timeout=3)
+            return
+        self.notify(clean(f"You chose: {label}."), markup=False, timeout=2)
+        await self._load_table(campaign_id)
+        self._show_turn()
+        self.show_pending()
+
+    def _show_shared_choice(self) -> None:
+        """The choice panel while this session's persona is to choose in a called turn."""
+        panel = self.query_one("#choice", Vertical)
+        context = self._options
+        view = self.table_view
+        if context is None or view is None or view.call is None or not view.can_choose:
+            self.pending = False
+            panel.set_class(False, "-pending")
+            return
+        self.pending = True
+        name = context.names.get(context.persona_id, "your persona")
+        panel.border_title = clean(f"Your move, {name}  ·  turn {view.call.turn}")
+        options = Text()
+        for number, option in enumerate(context.options[:9], start=1):
+            if number > 1:
+                options.append("   ")
+            options.append(f"{number} ", style=f"bold {self.colours.get('accent', '')}")
+            options.append_text(safe(option.label))
+        self.query_one("#choice-options", Static).update(options)
+        count = min(9, len(context.options))
+        left = max(0.0, view.call.seconds_left)
+        when = (
+            f"in {left:.0f} s"
+            if self.dramatis_app.animate
+            else f"after {view.call.timeout_seconds:g} s"
+        )
+        self.query_one("#choice-timeout", Static).update(
+            f"press 1-{count} · the fallback acts {when}"
+        )
+        panel.set_class(True, "-pending")

@@ -151,9 +151,10 @@ class SetupScreen(Screen[None]):
             return
         self.summaries = await dramatis.campaigns.list_campaigns()
         mode = "Gemini" if app.settings.gemini_configured else "offline"
+        who = f"{app.settings.player} ({app.settings.role}) · " if app.shared else ""
         self.query_one(TopBar).set(
             Text("dramatis", style="bold"),
-            Text(f"tenant: {app.settings.tenant} · {mode}", style="dim"),
+            Text(f"{who}tenant: {app.settings.tenant} · {mode}", style="dim"),
         )
         table = self.query_one("#campaigns", DataTable)
         keep = table.cursor_row
