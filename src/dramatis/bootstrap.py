@@ -7,11 +7,12 @@ import asyncio
 import dataclasses
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dramatis.adapters.clock import SystemClock
 from dramatis.adapters.files import FileChronicleWriter
@@ -34,6 +35,7 @@ from dramatis.ports import (
     Clock,
     EventStore,
     MediaStore,
+    Notifier,
     PersonaBrain,
     PromptCache,
     StoreError,
@@ -45,6 +47,10 @@ from dramatis.services.errors import BadRequest
 from dramatis.services.personas import PersonaService
 from dramatis.services.publishing import PublishingService
 from dramatis.services.recovery import rebuild_snapshots
+from dramatis.services.table import TableService
+
+if TYPE_CHECKING:
+    from dramatis.adapters.store_migration import MigrationReport
 
 
 @dataclass
@@ -59,16 +65,25 @@ class Dramatis:
     personas: PersonaService
     control_plane: ControlPlaneService
     publishing: PublishingService
+    table: TableService  # shared play at a campaign's table (settings.player names the player)
+    notifier: Notifier  # wakes followers of store.read_all when events are appended
 
 
 def build_store(settings: Settings) -> EventStore:
     """The event store named by the settings, bound to the settings' tenant."""
     database = settings.database
     if database.startswith(("postgresql://", "postgres://")):
-        raise BadRequest(
-            "DRAMATIS_DB names a PostgreSQL server, but this build stores events in SQLite only; "
-            "set DRAMATIS_DB to a file path"
-        )
+        from dramatis.adapters.postgres_store import PostgresEventStore  # psycopg loads lazily
+
+        try:
+            return PostgresEventStore(
+                database,
+                settings.tenant,
+                table_prefix=settings.tenant_table_prefix,
+                schema=settings.postgres_schema,
+            )
+        except ValueError as exc:  # a bad tenant_table_prefix or DSN
+            raise BadRequest(f"bad configuration: {exc}") from None
     path = Path(database).expanduser()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -80,6 +95,46 @@ def build_store(settings: Settings) -> EventStore:
         return SQLiteEventStore(path, settings.tenant, table_prefix=settings.tenant_table_prefix)
     except ValueError as exc:  # a bad tenant_table_prefix
         raise BadRequest(f"bad configuration: {exc}") from None
+
+
+def build_notifier(settings: Settings, store: EventStore) -> tuple[Notifier, EventStore]:
+    """The live-update notifier for this store, and the store the services should use.
+
+    PostgreSQL: LISTEN/NOTIFY (the store notifies at commit by itself). Otherwise the store is
+    wrapped so each committed append is announced: over Redis pub/sub when
+    ``DRAMATIS_REDIS_URL`` is set, else to this process's followers, with polling for the rest.
+    """
+    from dramatis.adapters.announcing_store import AnnouncingEventStore
+    from dramatis.adapters.poll_notify import PollingNotifier
+
+    if settings.database.startswith(("postgresql://", "postgres://")):
+        from dramatis.adapters.postgres_notify import PostgresNotifier
+
+        notifier: Notifier = PostgresNotifier(
+            settings.database,
+            settings.tenant,
+            table_prefix=settings.tenant_table_prefix,
+            schema=settings.postgres_schema,
+        )
+        return notifier, store
+    if settings.redis_url:
+        from dramatis.adapters.redis_notify import RedisNotifier
+
+        try:
+            notifier = RedisNotifier(
+                settings.redis_url,
+                settings.tenant,
+                store.last_position,
+                timeout_seconds=settings.redis_timeout_seconds,
+            )
+        except ValueError as exc:
+            raise BadRequest(
+                f"DRAMATIS_REDIS_URL is not a Redis URL ({exc}); "
+                "use redis://host:6379/0 or leave it unset"
+            ) from None
+    else:
+        notifier = PollingNotifier(store.last_position)
+    return notifier, AnnouncingEventStore(store, notifier)
 
 
 def build_media_store(settings: Settings) -> MediaStore:
@@ -197,8 +252,10 @@ async def open_dramatis(
     await store.open()
     brains: dict[str, PersonaBrain] = {}
     prompt_cache: PromptCache | None = None
+    notifier: Notifier | None = None
     try:
         prompt_cache = build_prompt_cache(settings)
+        notifier, store = build_notifier(settings, store)
         brains = build_brains(settings)
         control_plane = ControlPlaneService(store, clock, role=settings.role)
         campaigns = CampaignService(
@@ -210,6 +267,7 @@ async def open_dramatis(
             prompt_cache=prompt_cache,
             max_concurrent_decisions=settings.max_concurrent_decisions,
             call_budget=settings.campaign_call_budget,
+            role=settings.role,
         )
         writer = FileChronicleWriter(settings.data_dir / "chronicles")
         chronicles = ChronicleService(
@@ -240,8 +298,20 @@ async def open_dramatis(
             personas=PersonaService(store, clock),
             control_plane=control_plane,
             publishing=publishing,
+            table=TableService(
+                store,
+                clock,
+                campaigns,
+                player=settings.player or "local",
+                role=settings.role,
+                session_id=settings.session,
+                timeout_seconds=settings.human_timeout_seconds,
+            ),
+            notifier=notifier,
         )
     finally:
+        if notifier is not None:
+            await notifier.close()
         if prompt_cache is not None:
             await prompt_cache.close()
         await store.close()
@@ -317,3 +387,30 @@ async def restore_database(
         for suffix in ("", "-wal", "-shm", "-journal"):
             Path(f"{staging}{suffix}").unlink(missing_ok=True)
     return dataclasses.replace(report, path=target, snapshots=snapshots, kept_copy=kept)
+
+
+# ------------------------------------------------------------------ store migration
+
+
+async def migrate_store(
+    settings: Settings,
+    source: Path,
+    target: str,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> MigrationReport:
+    """Copy the SQLite event store file ``source`` (every tenant and table prefix) into the
+    PostgreSQL server ``target`` under ``settings.postgres_schema``, and verify the copy."""
+    from dramatis.adapters.store_migration import (
+        MigrationInputError,
+        migrate_sqlite_to_postgres,
+    )
+
+    try:
+        return await migrate_sqlite_to_postgres(
+            Path(source), target, schema=settings.postgres_schema, progress=progress
+        )
+    except MigrationInputError as exc:
+        raise BadRequest(str(exc)) from None
+    except (sqlite3.Error, OSError) as exc:
+        raise StoreError(f"migrating {source} failed: {exc}") from exc

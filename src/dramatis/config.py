@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     db: str | None = None  # SQLite path or postgresql:// DSN; default <data_dir>/dramatis.db
     tenant: str = Field(default="default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
     tenant_table_prefix: str | None = None  # enterprise tenants: dedicated tables
+    # PostgreSQL only: the schema holding the event tables (a table prefix adds "_<prefix>").
+    postgres_schema: str = Field(default="dramatis", pattern=r"^[a-z][a-z0-9_]{0,23}$")
     snapshot_every: int = Field(default=10, ge=1)
     gemini_api_key: SecretStr | None = Field(
         default=None,
@@ -81,8 +83,12 @@ class Settings(BaseSettings):
     keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
     # Who is acting: operators toggle flags and register runbooks; players and viewers cannot.
     role: Literal["operator", "player", "viewer"] = "operator"
+    # Shared play: a player name puts the TUI at the campaign's table with other sessions
+    # (the SSH host sets it per key); the session id tells this process's seat from others'.
+    player: str | None = Field(default=None, pattern=r"^[^\x00-\x1f\x7f]{1,64}$")
+    session: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,80}$")
 
-    @field_validator("db")
+    @field_validator("db", "player", "session")
     @classmethod
     def _blank_is_default(cls, value: str | None) -> str | None:
         return value or None

@@ -172,6 +172,32 @@ class EventStore(Protocol):
     async def get_idempotency(self, key: str) -> IdempotencyRecord | None: ...
 
 
+# ---------------------------------------------------------------- live updates
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Tells followers of ``read_all`` that a tenant has new events, so they need not poll.
+
+    A follower reads ``read_all(after_position=p)``, then awaits ``wait_for_append(p, timeout)``
+    and reads again. A notifier never fails its caller: when its backend is down it falls back
+    to polling the store or simply lets the timeout run out.
+    """
+
+    async def wait_for_append(self, after_position: int, timeout: float) -> bool:
+        """Return True as soon as events past ``after_position`` exist (or may exist), False
+        when ``timeout`` seconds pass without news. Appends made after the notifier started
+        (including those before this call) count."""
+        ...
+
+    async def announce(self, position: int) -> None:
+        """Tell other processes that events up to ``position`` were committed (a no-op for a
+        notifier whose store announces by itself, as PostgreSQL's NOTIFY does)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
 # ---------------------------------------------------------------- persona brains
 
 

@@ -122,13 +122,19 @@ def audit(db: Path, tenant: str = "default") -> Audit:
     participant for that turn, written in the same transaction (same record time), and no
     DecisionRecorded exists without its TurnAdvanced.
     """
-    problems: list[str] = []
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as conn:
         rows = conn.execute(
             "SELECT stream_id, stream_type, version, event_type, payload, recorded_at "
             "FROM events WHERE tenant_id = ? ORDER BY position",
             (tenant,),
         ).fetchall()
+    return audit_rows(rows)
+
+
+def audit_rows(rows: list[tuple[str, str, int, str, str, str]]) -> Audit:
+    """``audit`` on raw rows (stream_id, stream_type, version, event_type, payload JSON,
+    recorded_at) in position order, from any store."""
+    problems: list[str] = []
     versions: dict[str, list[int]] = defaultdict(list)
     campaigns: dict[str, CampaignAudit] = {}
     turn_times: dict[tuple[str, int], str] = {}
