@@ -37,6 +37,7 @@ def make_app(settings: Settings, themes_dir: Path) -> Callable[..., DramatisApp]
         options: dict[str, object] = {
             "clock": FrozenClock(),
             "animate": False,
+            "follow_store": False,  # tests call poll_store when they want a live refresh
             "themes_dir": themes_dir,
         }
         options.update(kwargs)

@@ -152,7 +152,11 @@ async def read_events(settings: Settings) -> list[RecordedEvent]:
 def make_app(world: World, root: Path) -> DramatisApp:
     """The real app over the world's store, with a frozen clock and no animation."""
     return DramatisApp(
-        world.settings, clock=FrozenClock(), animate=False, themes_dir=root / "no-themes"
+        world.settings,
+        clock=FrozenClock(),
+        animate=False,
+        follow_store=False,
+        themes_dir=root / "no-themes",
     )
 
 

@@ -278,7 +278,9 @@ async def test_keys_can_be_remapped_by_binding_id(settings: Settings, themes_dir
     from dramatis.adapters.clock import FrozenClock
 
     remapped = settings.model_copy(update={"keys": {"play.advance": "n"}})
-    app = DramatisApp(remapped, clock=FrozenClock(), animate=False, themes_dir=themes_dir)
+    app = DramatisApp(
+        remapped, clock=FrozenClock(), animate=False, follow_store=False, themes_dir=themes_dir
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
         assert app.dramatis is not None
@@ -404,7 +406,7 @@ async def test_live_update_from_another_process(make_app: MakeApp, settings: Set
         async with open_dramatis(Settings(data_dir=settings.data_dir)) as other:
             await other.campaigns.advance(campaign_id, turns=2)
 
-        await app.poll_store()  # what the 0.5 s interval timer calls
+        await app.poll_store()  # what the live-update follower calls
         await pilot.pause()
         assert "turn 3 of" in screen.query_one("#play-bar", TopBar).plain_text
         assert plain(screen.query_one("#turn-title", Static).render()) == "Turn 3"

@@ -10,6 +10,7 @@ Contract shared by every screen:
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 from collections.abc import Callable
 from contextlib import AsyncExitStack, suppress
@@ -124,6 +125,7 @@ class DramatisApp(App[None]):
         human_timeout: float | None = None,
         themes_dir: Path | None = None,
         animate: bool = True,
+        follow_store: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -138,8 +140,10 @@ class DramatisApp(App[None]):
         self.human = HumanBrain(timeout_seconds=timeout, on_pending=self._human_pending)
         self._exit_stack = AsyncExitStack()
         self.dramatis: Dramatis | None = None
+        self._follower: asyncio.Task[None] | None = None
         self.last_position = 0
         self.animate = animate  # spinners and countdowns; off for snapshots
+        self.follow_store = follow_store  # refresh on other writers' events; off for snapshots
         self.themes_dir = themes_dir if themes_dir is not None else default_config_dir() / "themes"
         self.ui_state = UiState(self.settings.data_dir / STATE_FILE)
         self.keymap: dict[str, str] = dict(self.settings.keys)
@@ -179,10 +183,15 @@ class DramatisApp(App[None]):
                 timeout=8,
             )
         self.theme_changed_signal.subscribe(self, self._remember_theme)
-        self.set_interval(LIVE_POLL_SECONDS, self.poll_store, name="live-poll")
+        if self.follow_store:
+            self._follower = asyncio.create_task(self._follow_store(), name="live-updates")
         await self.go("setup")
 
     async def on_unmount(self) -> None:
+        if self._follower is not None:
+            self._follower.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._follower
         if self.shared and self.dramatis is not None:
             # If this fails, the SSH host removes the session when the connection ends.
             with suppress(*USER_ERRORS):
@@ -193,6 +202,18 @@ class DramatisApp(App[None]):
         self.ui_state.save(theme=theme.name)
 
     # ------------------------------------------------------------------ live data
+
+    async def _follow_store(self) -> None:
+        """Refresh screens as soon as the store's notifier reports new events: PostgreSQL's
+        LISTEN/NOTIFY or Redis pub/sub reach across hosts; a lone SQLite file is polled. The
+        timeout bounds the wait, so a missed notification costs at most LIVE_POLL_SECONDS."""
+        while self.dramatis is not None:
+            try:
+                await self.dramatis.notifier.wait_for_append(self.last_position, LIVE_POLL_SECONDS)
+                await self.poll_store()
+            except USER_ERRORS as exc:  # the store is unreachable: say so once, keep trying
+                self.log.warning(f"live updates paused: {exc}")
+                await asyncio.sleep(LIVE_POLL_SECONDS)
 
     async def poll_store(self) -> None:
         """Refresh the visible screen when another writer moved the store's global position."""
