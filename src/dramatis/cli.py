@@ -210,6 +210,7 @@ def build_parser() -> argparse.ArgumentParser:
     plist = persona_sub.add_parser("list", help="list imported personas")
     plist.add_argument("--json", action="store_true", help="print a JSON array")
     _add_control_plane_commands(command)
+    _add_serve_ssh_command(command)
     return parser
 
 
@@ -234,6 +235,70 @@ def _add_control_plane_commands(command: Callable[..., argparse.ArgumentParser])
     fset.add_argument("--reason", default="", metavar="R", help="why the flag changes")
     slo = command("slo", "show the SLOs: objective, current value and breaches")
     slo.add_argument("--json", action="store_true", help="print a JSON array")
+
+
+def _add_serve_ssh_command(command: Callable[..., argparse.ArgumentParser]) -> None:
+    serve = command(
+        "serve-ssh",
+        "host shared play over SSH: each player connects with a plain ssh client",
+        "Listen for SSH clients and give each terminal session its own dramatis app. Players\n"
+        "log in with a public key listed in the authorized-keys file, whose environment=\n"
+        "options name the player, tenant and role. See docs/ssh.md.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument(
+        "--port", type=_port, default=2222, metavar="PORT", help="port (2222; 0 picks one)"
+    )
+    serve.add_argument(
+        "--authorized-keys",
+        type=Path,
+        metavar="FILE",
+        help="the players' keys (default <data_dir>/authorized_keys)",
+    )
+    serve.add_argument(
+        "--max-sessions", type=_positive_int, default=20, metavar="N", help="sessions at once (20)"
+    )
+    serve.add_argument(
+        "--idle-timeout",
+        type=_non_negative_float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="close a session after this long without input (1800; 0: never)",
+    )
+    serve.add_argument(
+        "--rate-limit",
+        type=_positive_float,
+        default=60.0,
+        metavar="KEYS_PER_SECOND",
+        help="input keys per second per session, burst 200 at 60 (60)",
+    )
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (0-65535)")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"{text} must be more than 0")
+    return value
 
 
 def _positive_int(text: str) -> int:
@@ -517,6 +582,32 @@ def _add_recovery_commands(command: Callable[..., argparse.ArgumentParser]) -> N
         help="write a new database file DB and leave the current one alone",
     )
     restore.add_argument("--json", action="store_true", help="print a JSON object")
+    migrate = command(
+        "migrate-store",
+        "copy a SQLite database into PostgreSQL and verify the copy",
+        "Copy every tenant and table prefix of a SQLite database into a PostgreSQL server:\n"
+        "events in global order with their versions, metadata and record times, snapshots and\n"
+        "idempotency records. The copy is one transaction, then it is verified stream by stream\n"
+        "(event counts and sha256). Tables go to the schema DRAMATIS_POSTGRES_SCHEMA (default\n"
+        "dramatis; a table prefix P to dramatis_P). The target must not hold data of the\n"
+        "tenants being copied. Afterwards set DRAMATIS_DB to the DSN.",
+    )
+    migrate.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        required=True,
+        metavar="SQLITE_PATH",
+        help="the SQLite database file to copy",
+    )
+    migrate.add_argument(
+        "--to",
+        dest="target",
+        required=True,
+        metavar="DSN",
+        help="postgresql://user@host:5432/db",
+    )
+    migrate.add_argument("--json", action="store_true", help="print a JSON object")
 
 
 def _natural_int(text: str) -> int:
@@ -582,9 +673,60 @@ async def _cmd_restore(settings: Settings, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _cmd_migrate_store(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatis.bootstrap import migrate_store
+
+    interactive = sys.stderr.isatty()
+    shown = [0]
+
+    def progress(done: int, total: int) -> None:
+        if interactive:
+            print(f"\r  copied {done}/{total} events", end="", file=sys.stderr, flush=True)
+        elif done - shown[0] >= 10_000 or done == total:
+            shown[0] = done
+            print(f"copied {done}/{total} events", file=sys.stderr, flush=True)
+
+    report = await migrate_store(settings, args.source, args.target, progress=progress)
+    if interactive and report.events:
+        print(file=sys.stderr)
+    if args.json:
+        _print_json(
+            {
+                "source": str(report.source),
+                "target": report.target,
+                "schemas": [item.schema for item in report.sets],
+                "tenants": report.tenants,
+                "streams": report.streams,
+                "events": report.events,
+                "snapshots": sum(item.snapshots for item in report.sets),
+                "idempotency_records": sum(item.idempotency_records for item in report.sets),
+                "verified": report.verified,
+                "mismatches": list(report.mismatches),
+            }
+        )
+    else:
+        for item in report.sets:
+            print(
+                f"{item.schema}: {len(item.tenants)} tenants, {item.streams} streams, "
+                f"{item.events} events, {item.snapshots} snapshots, "
+                f"{item.idempotency_records} idempotency records"
+            )
+        verdict = "verified" if report.verified else "NOT verified"
+        print(
+            f"Copied {report.events} events in {report.streams} streams from {report.source} "
+            f"to {report.target}: {verdict}"
+        )
+    if not report.verified:
+        for mismatch in report.mismatches[:10]:
+            print(f"dramatis: mismatch: {mismatch}", file=sys.stderr)
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
 RECOVERY_COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], Awaitable[int]]] = {
     "backup": _cmd_backup,
     "restore": _cmd_restore,
+    "migrate-store": _cmd_migrate_store,
 }
 
 
@@ -715,7 +857,24 @@ COMMANDS: dict[str, Callable[[Dramatis, argparse.Namespace], Awaitable[int]]] = 
 }
 
 
+async def _cmd_serve_ssh(settings: Settings, args: argparse.Namespace) -> int:
+    from dramatis.ssh.serve import serve, session_settings
+
+    limits = session_settings(
+        max_sessions=args.max_sessions, idle_timeout=args.idle_timeout, rate_limit=args.rate_limit
+    )
+    return await serve(
+        settings,
+        host=args.host,
+        port=args.port,
+        authorized_keys=args.authorized_keys,
+        limits=limits,
+    )
+
+
 async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "serve-ssh":  # a server: each session opens the services itself
+        return await _cmd_serve_ssh(settings, args)
     if args.command in RECOVERY_COMMANDS:  # they work on the database file, not the services
         return await RECOVERY_COMMANDS[args.command](settings, args)
     async with open_dramatis(settings) as app:

@@ -259,7 +259,9 @@ class PlayScreen(TurnHistory, Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self._add_columns(self.query_one("#turn-table", DataTable))
+        table = self.query_one("#turn-table", DataTable)
+        self._add_columns(table)
+        table.focus()  # up/down pick the persona that i inspects and t takes
         self._apply_width()
         if self.shared:
             self.add_class("-shared")
