@@ -7,10 +7,12 @@ import contextlib
 import dataclasses
 import fcntl
 import os
+import re
 import shutil
 import signal
 import struct
 import subprocess
+import sys
 import termios
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -285,6 +287,34 @@ class Host:
 
 
 StartHost = Callable[..., Awaitable[Host]]
+
+
+async def start_server_process(
+    keys: Path, env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, int, list[str]]:
+    """``dramatis serve-ssh`` on a free port as its own process: (process, port, banner)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "dramatis.cli",
+        "serve-ssh",
+        "--port",
+        "0",
+        "--authorized-keys",
+        str(keys),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, **(env or {})},
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not any(line.startswith("Stop with") for line in lines):
+        line = await asyncio.wait_for(process.stdout.readline(), DEADLINE)
+        assert line, f"the server stopped: {lines}"
+        lines.append(line.decode())
+    found = re.search(r"listening on 127\.0\.0\.1:(\d+)", lines[0])
+    assert found is not None, lines
+    return process, int(found.group(1)), lines
 
 
 async def create_campaign(name: str, *, tenant: str = "default", sample: str = "salt-road") -> str:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import socket
 import stat
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +16,7 @@ from ssh_support import (
     make_key,
     require_openssh,
     ssh_argv,
+    start_server_process,
     write_authorized_keys,
 )
 
@@ -78,30 +77,6 @@ def test_a_port_in_use_is_bad_input(capsys: pytest.CaptureFixture[str], tmp_path
     assert err.count("\n") == 1 and f"cannot listen on 127.0.0.1:{port}" in err
 
 
-async def _start_server(keys: Path) -> tuple[asyncio.subprocess.Process, int, list[str]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "dramatis.cli",
-        "serve-ssh",
-        "--port",
-        "0",
-        "--authorized-keys",
-        str(keys),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=dict(os.environ),
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    while not any(line.startswith("Stop with") for line in lines):
-        line = await asyncio.wait_for(process.stdout.readline(), DEADLINE)
-        assert line, f"the server stopped: {lines}"
-        lines.append(line.decode())
-    port = int(re.search(r"listening on 127\.0\.0\.1:(\d+)", lines[0]).group(1))  # type: ignore[union-attr]
-    return process, port, lines
-
-
 async def test_serve_ssh_runs_sessions_and_stops_cleanly_on_sigterm(
     tmp_path: Path, isolated_environment: Path
 ) -> None:
@@ -109,7 +84,7 @@ async def test_serve_ssh_runs_sessions_and_stops_cleanly_on_sigterm(
     key = make_key(tmp_path / "client", "ana")
     keys = tmp_path / "authorized_keys"
     write_authorized_keys(keys, [key.authorized_line(DRAMATIS_PLAYER="ana")])
-    server, port, banner = await _start_server(keys)
+    server, port, banner = await start_server_process(keys)
     terminal = SshTerminal(ssh_argv(key.private, port))
     try:
         assert f"ssh -t -p {port} 127.0.0.1" in "".join(banner)
@@ -133,7 +108,7 @@ async def test_serve_ssh_runs_sessions_and_stops_cleanly_on_sigterm(
     host_key = isolated_environment / "ssh_host_ed25519_key"
     assert stat.S_IMODE(host_key.stat().st_mode) == 0o600
     fingerprint = next(line for line in banner if "host key" in line).split()[2]
-    again, _, banner_again = await _start_server(keys)
+    again, _, banner_again = await start_server_process(keys)
     again.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(again.wait(), DEADLINE) == 0
     assert fingerprint in "".join(banner_again)
