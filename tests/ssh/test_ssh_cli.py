@@ -101,7 +101,7 @@ async def test_serve_ssh_runs_sessions_and_stops_cleanly_on_sigterm(
     assert server.stdout is not None and server.stderr is not None
     assert "stopped" in (await server.stdout.read()).decode()
     log = (await server.stderr.read()).decode()
-    assert re.search(r"connect player=ana tenant=default role=viewer session=\w+ peer=", log)
+    assert re.search(r"connect player=ana tenant=default role=viewer session=[\w.]+ peer=", log)
     assert "disconnect player=ana" in log and "reason=server shutdown" in log
 
     # The host key was made once, private, and is used again on the next start.

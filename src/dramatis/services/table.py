@@ -162,13 +162,25 @@ class TableService:
         """Remove a session (this one by default) from every table of the tenant; returns how
         many tables it was at. The SSH host calls this when a connection ends, however it ended."""
         session = session_id or self.session_id
+        return await self._leave_where(lambda candidate: candidate == session, reason)
+
+    async def leave_host(self, host_tag: str, reason: str = "its host restarted") -> int:
+        """Remove every session a host started (ids ``{host_tag}.…``) from every table. A host
+        calls this as it starts: none of its earlier sessions can still be alive, even if it
+        crashed before it could say they left."""
+        prefix = f"{host_tag}."
+        return await self._leave_where(lambda candidate: candidate.startswith(prefix), reason)
+
+    async def _leave_where(self, matches: Callable[[str], bool], reason: str) -> int:
         left = 0
         for stream_id in await self.store.list_streams(TABLE_STREAM):
             campaign_id = stream_id.removeprefix("table-")
             table = await self._load(campaign_id)
-            if session in table.present or table.seat_of(session) is not None:
+            sessions = set(table.present) | {seat.session_id for seat in table.seats.values()}
+            leaving = sorted(session for session in sessions if matches(session))
+            for session in leaving:
                 await self._leave(campaign_id, session, reason)
-                left += 1
+            left += bool(leaving)
         return left
 
     async def take(self, campaign_ref: str, persona_id: str) -> TableView:

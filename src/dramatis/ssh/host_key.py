@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import stat
@@ -46,3 +47,8 @@ def _create(path: Path) -> asyncssh.SSHKey:
         handle.write(key.export_private_key("openssh"))
     path.with_name(path.name + ".pub").write_bytes(key.export_public_key("openssh"))
     return key
+
+
+def host_tag(key: asyncssh.SSHKey) -> str:
+    """A short stable name for the host that holds ``key``; its session ids start with it."""
+    return hashlib.sha256(key.public_data).hexdigest()[:8]

@@ -15,7 +15,7 @@ import asyncssh
 from dramatis.config import Settings
 from dramatis.services.errors import BadRequest
 from dramatis.ssh.authorized_keys import AuthorizedKeys, AuthorizedKeysError
-from dramatis.ssh.hooks import leave_table_hook
+from dramatis.ssh.hooks import leave_table_hook, release_earlier_sessions
 from dramatis.ssh.host_key import HOST_KEY_NAME, HostKeyError, load_or_create_host_key
 from dramatis.ssh.server import SessionSettings, SSHHost
 
@@ -98,6 +98,12 @@ async def serve(
         settings=limits,
         on_session_end=leave_table_hook(settings),
     )
+    tenants = [settings.tenant, *(entry.identity.tenant for entry in keys.entries())]
+    cleared = await release_earlier_sessions(settings, tenants, server.host_tag)
+    if cleared:
+        logging.getLogger("dramatis.ssh").info(
+            "released the seats of earlier sessions at %d tables", cleared
+        )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)

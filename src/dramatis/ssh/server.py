@@ -12,6 +12,7 @@ from types import TracebackType
 import asyncssh
 
 from dramatis.ssh.authorized_keys import AuthorizedKeys
+from dramatis.ssh.host_key import host_tag
 from dramatis.ssh.identity import IDENTITY_VARS, Identity
 from dramatis.ssh.pty_process import default_app_command
 from dramatis.ssh.session import AppSession, SessionEndHook, SessionInfo
@@ -111,6 +112,7 @@ class SSHHost:
     ) -> None:
         self.authorized_keys = authorized_keys
         self.host_key = host_key
+        self.host_tag = host_tag(host_key)  # prefix of this host's session ids
         self.host = host
         self.requested_port = port
         self.settings = settings or SessionSettings()

@@ -67,6 +67,7 @@ class SessionHost(Protocol):
 
     settings: SessionSettings
     app_command: Sequence[str]
+    host_tag: str
 
     def reserve(self, session: AppSession) -> bool: ...
 
@@ -77,9 +78,11 @@ class SessionHost(Protocol):
     async def session_ended(self, info: SessionInfo) -> None: ...
 
 
-def new_session_id() -> str:
-    """A short random id, unique enough to tell concurrent sessions apart."""
-    return secrets.token_hex(8)
+def new_session_id(host_tag: str = "") -> str:
+    """A short random id, unique enough to tell concurrent sessions apart, after the tag of
+    the host that runs it (so a restarted host can tell its earlier sessions: ``tag.random``)."""
+    random = secrets.token_hex(8)
+    return f"{host_tag}.{random}" if host_tag else random
 
 
 class AppSession(asyncssh.SSHServerSession[bytes]):
@@ -87,7 +90,8 @@ class AppSession(asyncssh.SSHServerSession[bytes]):
 
     def __init__(self, host: SessionHost, identity: Identity, peer: str) -> None:
         self._host = host
-        self.info = SessionInfo(session_id=new_session_id(), identity=identity, peer=peer)
+        session_id = new_session_id(host.host_tag)
+        self.info = SessionInfo(session_id=session_id, identity=identity, peer=peer)
         settings = host.settings
         self._limiter = InputLimiter(settings.keys_per_second, settings.key_burst)
         self._chan: asyncssh.SSHServerChannel[bytes] | None = None
