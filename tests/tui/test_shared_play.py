@@ -159,3 +159,9 @@ async def test_a_viewer_sees_the_table_but_cannot_call_a_turn_or_take_a_persona(
         assert events == ["PlayerJoined:eve"]
         assert (await bo.campaigns.show(campaign_id)).turns == 0
         assert "eve (you) watching" in plain(screen.query_one("#table-bar", Static).render())
+
+        # Opening another campaign leaves the first table.
+        other_id = await started_campaign(bo)
+        await open_table(app, pilot, other_id)
+        assert await table_events(bo, campaign_id) == ["PlayerJoined:eve", "PlayerLeft:eve"]
+        assert await table_events(bo, other_id) == ["PlayerJoined:eve"]

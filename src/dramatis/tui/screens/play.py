@@ -719,6 +719,8 @@ class PlayScreen(TurnHistory, Screen[None]):
         if dramatis is None:
             return
         if self._joined != campaign_id:
+            if self._joined is not None:  # one table at a time: leave the campaign left behind
+                await dramatis.table.leave(self._joined, "opened another campaign")
             self.table_view = await dramatis.table.join(campaign_id)
             self._joined = campaign_id
         else:
