@@ -252,3 +252,37 @@ async def test_tables_are_per_tenant(sessions: Sessions, salt_road: LoadedCampai
     with pytest.raises(Exception, match="no campaign"):
         await zed.table.join(campaign_id)
     assert await zed.table.leave_session("ana-session") == 0
+
+
+async def test_a_refresh_racing_a_command_applies_each_event_once(
+    sessions: Sessions, salt_road: LoadedCampaign, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A screen refresh whose table read is slow overlaps a command of the same session."""
+    import asyncio
+
+    ana = await sessions.open("ana")
+    campaign_id = await started(ana, salt_road)
+    await ana.table.join(campaign_id)
+    store = ana.table.store
+    real_read = store.read_stream
+    reading = asyncio.Event()
+
+    async def slow_table_read(stream_id: str, after_version: int = 0) -> list:  # type: ignore[type-arg]
+        if stream_id.startswith("table-") and not reading.is_set():
+            reading.set()
+            await asyncio.sleep(0.1)  # the command runs meanwhile
+        return await real_read(stream_id, after_version)
+
+    monkeypatch.setattr(store, "read_stream", slow_table_read)
+
+    async def command() -> None:
+        await reading.wait()
+        await ana.table.call_turn(campaign_id)
+
+    await asyncio.gather(ana.table.view(campaign_id), command())
+    stored = await store.stream_version(f"table-{campaign_id}")
+    assert ana.table._tables[campaign_id].version == stored
+    # The session goes on working: the turn is played and the next one called.
+    assert await ana.table.resolve_due(campaign_id) is not None
+    called = await ana.table.call_turn(campaign_id)
+    assert called.call is not None and called.call.turn == 2

@@ -16,6 +16,7 @@ versions make sure a turn is played once, whoever gets there first.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -123,6 +124,7 @@ class TableService:
         self.timeout_seconds = timeout_seconds
         self.takeover_grace_seconds = takeover_grace_seconds
         self._tables: dict[str, Table] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -387,10 +389,18 @@ class TableService:
         )
 
     async def _load(self, campaign_id: str) -> Table:
-        """The table, brought up to date from the events after the cached version."""
-        table = self._tables.get(campaign_id)
-        if table is None:
-            table = Table(campaign_id)
+        """The table, brought up to date from the events after the cached version.
+
+        A screen refresh and a command of the same session may use one table at once: loads
+        and commands take the campaign's lock, so no event is applied twice."""
+        async with self._lock(campaign_id):
+            return await self._catch_up(campaign_id)
+
+    def _lock(self, campaign_id: str) -> asyncio.Lock:
+        return self._locks.setdefault(campaign_id, asyncio.Lock())
+
+    async def _catch_up(self, campaign_id: str) -> Table:
+        table = self._tables.setdefault(campaign_id, Table(campaign_id))
         try:
             records = await self.store.read_stream(
                 table_stream_id(campaign_id), after_version=table.version
@@ -399,7 +409,6 @@ class TableService:
             records = []
         for event in decode(records):
             table.apply(event)
-        self._tables[campaign_id] = table
         return table
 
     async def _command(
@@ -408,20 +417,21 @@ class TableService:
         """Run a table command against the latest table; retried when another session wrote
         to the table in between (the command is re-checked against what it wrote)."""
         meta = {"actor": self.player, "role": self.role, "session_id": self.session_id}
-        for attempt in range(COMMAND_RETRIES + 1):
-            table = await self._load(campaign_id)
-            events = list(decide(table))
-            if not events:
+        async with self._lock(campaign_id):
+            for attempt in range(COMMAND_RETRIES + 1):
+                table = await self._catch_up(campaign_id)
+                events = list(decide(table))
+                if not events:
+                    return
+                append = StreamAppend(
+                    table_stream_id(campaign_id), TABLE_STREAM, table.version, encode(events, meta)
+                )
+                try:
+                    await self.store.append([append])
+                except ConcurrencyError:
+                    if attempt == COMMAND_RETRIES:
+                        raise
+                    continue
+                for event in events:
+                    table.apply(event)
                 return
-            append = StreamAppend(
-                table_stream_id(campaign_id), TABLE_STREAM, table.version, encode(events, meta)
-            )
-            try:
-                await self.store.append([append])
-            except ConcurrencyError:
-                if attempt == COMMAND_RETRIES:
-                    raise
-                continue
-            for event in events:
-                table.apply(event)
-            return
