@@ -81,6 +81,7 @@ def build_store(settings: Settings) -> EventStore:
                 settings.tenant,
                 table_prefix=settings.tenant_table_prefix,
                 schema=settings.postgres_schema,
+                max_connections=settings.postgres_pool_max,
             )
         except ValueError as exc:  # a bad tenant_table_prefix or DSN
             raise BadRequest(f"bad configuration: {exc}") from None

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     tenant_table_prefix: str | None = None  # enterprise tenants: dedicated tables
     # PostgreSQL only: the schema holding the event tables (a table prefix adds "_<prefix>").
     postgres_schema: str = Field(default="dramatis", pattern=r"^[a-z][a-z0-9_]{0,23}$")
+    # PostgreSQL only: the most connections each process's pool opens (an SSH session is a
+    # process of its own, and also holds one LISTEN connection while following live updates).
+    postgres_pool_max: int = Field(default=2, ge=1, le=100)
     snapshot_every: int = Field(default=10, ge=1)
     gemini_api_key: SecretStr | None = Field(
         default=None,

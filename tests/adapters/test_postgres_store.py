@@ -255,3 +255,13 @@ async def test_concurrent_appenders_never_let_a_follower_see_a_gap_filled_later(
     finally:
         for store in (*writers, follower, other_tenant):
             await store.close()
+
+
+def test_the_pool_size_comes_from_the_settings() -> None:
+    from dramatis.bootstrap import build_store
+    from dramatis.config import Settings
+
+    store = build_store(Settings(db="postgresql://postgres@127.0.0.1/test", postgres_pool_max=3))
+    assert isinstance(store, PostgresEventStore) and store.max_connections == 3
+    with pytest.raises(ValueError, match="less than or equal to 100"):
+        Settings(postgres_pool_max=500)
