@@ -231,3 +231,11 @@ def test_console_script_never_shows_a_traceback(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("dramatis: ")
+
+
+def test_advancing_a_campaign_whose_story_ended_is_one_line(capsys) -> None:
+    data = play_json(capsys, "salt-road", "--turns", "60", "--offline")
+    assert data["status"] == "complete" and data["turns"] < 60  # the story ended early
+    code, _, err = run(capsys, "advance", data["campaign_id"])
+    assert code == 2
+    assert err.count("\n") == 1 and "is complete: it takes no more turns" in err

@@ -420,7 +420,7 @@ class Campaign:
         """Record one resolved turn; also completes the campaign at its turn limit or story end."""
         require_timestamp(at)
         self._require_exists()
-        self._require_playable()
+        self.require_playable()
         expected = self.current_turn + 1
         if ledger.turn_number != expected:
             raise TurnOutOfOrder(
@@ -465,7 +465,7 @@ class Campaign:
         """End an active campaign now, for ``reason``."""
         require_timestamp(at)
         self._require_exists()
-        self._require_playable()
+        self.require_playable()
         if not reason.strip():
             raise InvalidCommand("say why the campaign is being completed (reason is empty)")
         return [
@@ -658,7 +658,8 @@ class Campaign:
                 "this campaign has not been created; create it with Campaign.create first"
             )
 
-    def _require_playable(self) -> None:
+    def require_playable(self) -> None:
+        """Raise unless the campaign can take a turn (started, not complete or archived)."""
         if self.status == "draft":
             raise CampaignNotStarted(f"campaign {self.name!r} has not started: start it first")
         if self.status in ("complete", "archived"):

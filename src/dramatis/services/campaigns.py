@@ -492,6 +492,7 @@ class CampaignService:
         campaign = table.campaign
         # Flags are re-read at the start of every turn: a toggle anywhere applies from here.
         gates = await self.control_plane.flags() if self.control_plane is not None else None
+        campaign.require_playable()
         if campaign.world is None:
             raise BadRequest(f"campaign {campaign.name!r} has not started; start it first")
         turn = campaign.current_turn + 1
