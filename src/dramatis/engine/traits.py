@@ -323,15 +323,24 @@ def build_profile(sheet: CharacterSheet) -> Profile:
 
 
 _CACHE: dict[int, tuple[CharacterSheet, Profile]] = {}
+_BY_CONTENT: dict[str, Profile] = {}
 _CACHE_LIMIT = 256
 
 
 def profile_of(sheet: CharacterSheet) -> Profile:
-    """The cached ``Profile`` of ``sheet`` (keyed by identity; the sheet is held while cached)."""
+    """The cached ``Profile`` of ``sheet``: by identity first (the sheet is held while cached),
+    then by its canonical content, so a sheet loaded again from the store (a new object with
+    the same content, as every process and every reload makes) is not read a second time."""
     entry = _CACHE.get(id(sheet))
     if entry is not None and entry[0] is sheet:
         return entry[1]
-    profile = build_profile(sheet)
+    content = sheet.canonical_json()
+    profile = _BY_CONTENT.get(content)
+    if profile is None:
+        profile = build_profile(sheet)
+        if len(_BY_CONTENT) >= _CACHE_LIMIT:
+            _BY_CONTENT.pop(next(iter(_BY_CONTENT)))
+        _BY_CONTENT[content] = profile
     if len(_CACHE) >= _CACHE_LIMIT:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[id(sheet)] = (sheet, profile)

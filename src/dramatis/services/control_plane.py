@@ -8,6 +8,7 @@ role may toggle flags or register runbooks; the service enforces it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -22,11 +23,13 @@ from dramatis.domain.control_plane import (
 )
 from dramatis.domain.events import DomainEvent
 from dramatis.ports import Clock, ConcurrencyError, EventStore, StreamAppend, StreamNotFound
-from dramatis.services.codec import encode
+from dramatis.services.codec import decode, encode
 from dramatis.services.errors import PermissionDenied
-from dramatis.services.repository import load_aggregate
+from dramatis.services.repository import load_aggregate, save_snapshot
 
 CONTROL_PLANE_STREAM_TYPE = "control_plane"
+MEASUREMENT_RETRIES = 20  # other sessions recorded measurements first: recompute, try again
+SNAPSHOT_EVERY = 100  # control-plane events between snapshots (a new process reads from one)
 
 Role = Literal["operator", "player", "viewer"]
 ROLES: tuple[Role, ...] = ("operator", "player", "viewer")
@@ -142,16 +145,34 @@ class ControlPlaneService:
         self.clock = clock
         self.role: Role = role
         self._view: FlagView | None = None
+        # The control plane as last read; brought up to date from the events after its version.
+        # Every advance records measurements here, so re-reading the whole stream each turn
+        # would grow slower with every turn played.
+        self._plane: ControlPlane | None = None
+        self._lock = asyncio.Lock()
 
     async def flags(self) -> FlagView:
-        """The flags now: re-read only when the control-plane stream moved since the last read."""
-        version = await self.store.stream_version(CONTROL_PLANE_STREAM)
-        if version == 0:
+        """The flags now, as of the latest control-plane event."""
+        async with self._lock:
+            plane = await self._catch_up()
+        if plane is None:
             return FlagView({}, 0)  # never seeded: the defaults (reading writes nothing)
-        if self._view is None or version != self._view.version:
-            plane = await load_aggregate(self.store, ControlPlane, CONTROL_PLANE_STREAM)
+        if self._view is None or plane.version != self._view.version:
             self._view = FlagView(dict(plane.flags), plane.version)
         return self._view
+
+    async def _catch_up(self) -> ControlPlane | None:
+        """The cached control plane plus the events appended since; None if never seeded."""
+        if self._plane is None:
+            try:
+                self._plane = await load_aggregate(self.store, ControlPlane, CONTROL_PLANE_STREAM)
+            except StreamNotFound:
+                return None
+            return self._plane
+        tail = await self.store.read_stream(CONTROL_PLANE_STREAM, after_version=self._plane.version)
+        for event in decode(tail):
+            self._plane.apply(event)
+        return self._plane
 
     def _require_operator(self, what: str) -> None:
         if self.role != "operator":
@@ -161,11 +182,17 @@ class ControlPlaneService:
             )
 
     async def load(self) -> ControlPlane:
-        """The control plane, seeded with the default flags, SLOs and runbooks if new."""
-        try:
-            return await load_aggregate(self.store, ControlPlane, CONTROL_PLANE_STREAM)
-        except StreamNotFound:
-            return await self._seed()
+        """The control plane, seeded with the default flags, SLOs and runbooks if new (a copy:
+        callers may change it freely)."""
+        async with self._lock:
+            plane = await self._current()
+            return ControlPlane.from_snapshot(plane.to_snapshot())
+
+    async def _current(self) -> ControlPlane:
+        plane = await self._catch_up()
+        if plane is None:
+            plane = self._plane = await self._seed()
+        return plane
 
     async def toggle_flag(
         self, name: str, stage: str, *, owner: str, rollback_plan: str, reason: str = ""
@@ -184,20 +211,38 @@ class ControlPlaneService:
         return [(slo, plane.slos.get(name)) for name, slo in defined.items()]
 
     async def record_measurements(self, values: dict[str, float]) -> ControlPlane:
-        """Record measured values of catalogued SLOs (breaches are recorded with them)."""
-        plane = await self.load()
-        definitions = {slo.name: slo for slo, _ in self.catalogue(plane)}
-        at = self.clock.now_iso()
-        events: list[DomainEvent] = []
-        for name, value in values.items():
-            if name not in definitions:
-                raise KeyError(f"no SLO named {name!r}; catalogued: {', '.join(definitions)}")
-            events += _fold(plane, plane.record_slo(definitions[name], value, at))
-        if events:
-            await self.store.append(
-                [self._stream_append(plane.version - len(events), events, "director")]
-            )
-        return plane
+        """Record measured values of catalogued SLOs (breaches are recorded with them).
+
+        Many sessions record into one control plane: a write that loses the race is recomputed
+        against the newer plane and tried again."""
+        async with self._lock:
+            for attempt in range(MEASUREMENT_RETRIES + 1):
+                current = await self._current()
+                plane = ControlPlane.from_snapshot(current.to_snapshot())
+                definitions = {slo.name: slo for slo, _ in self.catalogue(plane)}
+                at = self.clock.now_iso()
+                events: list[DomainEvent] = []
+                for name, value in values.items():
+                    if name not in definitions:
+                        raise KeyError(
+                            f"no SLO named {name!r}; catalogued: {', '.join(definitions)}"
+                        )
+                    events += _fold(plane, plane.record_slo(definitions[name], value, at))
+                if not events:
+                    return plane
+                try:
+                    await self.store.append(
+                        [self._stream_append(current.version, events, "director")]
+                    )
+                except ConcurrencyError:
+                    if attempt == MEASUREMENT_RETRIES:
+                        raise
+                    continue
+                self._plane = plane
+                if plane.version // SNAPSHOT_EVERY > current.version // SNAPSHOT_EVERY:
+                    await save_snapshot(self.store, CONTROL_PLANE_STREAM, plane)
+                return plane
+        raise AssertionError("unreachable")
 
     async def register_runbook(self, name: str, markdown: str) -> ControlPlane:
         """Add or replace a runbook; operators only."""
@@ -231,6 +276,7 @@ class ControlPlaneService:
         await self.store.append([self._stream_append(plane.version, events, meta)])
         for event in events:
             plane.apply(event)
+        self._plane = None  # read afresh (with this change) next time
         return plane
 
     @staticmethod
