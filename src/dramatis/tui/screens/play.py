@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 LOG_TURNS = 30  # turns kept in the running log
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_AUTOPLAY = 10_000
+AUTOPLAY_DRAW_SECONDS = 0.25  # auto-play redraws the world and turn panels at most this often
 SHARED_TICK_SECONDS = 0.5  # shared play: countdowns, and turns a stalled caller left behind
 
 
@@ -224,6 +225,7 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.table_view: TableView | None = None  # shared play: the campaign's table
         self._options: DecisionContext | None = None  # shared play: this session's choice
         self._joined: str | None = None
+        self._drawn_at = 0.0
 
     @property
     def dramatis_app(self) -> DramatisApp:
@@ -300,6 +302,8 @@ class PlayScreen(TurnHistory, Screen[None]):
         dramatis = app.dramatis
         if dramatis is None:
             return
+        if self.busy and self.view is not None and self.view.campaign_id == app.campaign_id:
+            return  # the turn worker shows what it plays (and, in shared play, the table)
         campaign_id = app.campaign_id
         if campaign_id is None:
             self.view = None
@@ -574,6 +578,7 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.busy = True
         self._start_spinner()
         played = 0
+        unshown: list[TurnLedger] = []  # played, not yet written to the log
         try:
             for _ in range(count):
                 await self._resume.wait()
@@ -597,11 +602,15 @@ class PlayScreen(TurnHistory, Screen[None]):
                     self._answered.clear()
                     self.show_pending()
                 played += 1
-                bar.advance(1)
                 if app.campaign_id == campaign_id:
-                    self._add_ledgers(result.ledgers)
+                    unshown.extend(result.ledgers)
                     self.view = result.view
-                    self._show_view()
+                    # Auto-play draws a few times a second, not every turn: drawing costs more
+                    # than playing, and nobody reads forty frames a second.
+                    now = asyncio.get_running_loop().time()
+                    if count == 1 or now - self._drawn_at >= AUTOPLAY_DRAW_SECONDS:
+                        self._drawn_at = now
+                        self._draw_played(unshown, played)
                 if result.view.status != "active":
                     app.notify(
                         clean(
@@ -619,9 +628,19 @@ class PlayScreen(TurnHistory, Screen[None]):
             self._autoplaying = False
             self._stop_spinner()
             self.query_one("#autoplay").set_class(False, "-running")
-            self._show_turn()
+            if app.campaign_id == campaign_id:
+                self._draw_played(unshown, played)
+            else:
+                self._show_view()
         if count > 1 and played < count and self.view is not None and self.view.status == "active":
             self.notify(f"Auto-play stopped after {played} of {count} turns.", timeout=3)
+
+    def _draw_played(self, unshown: list[TurnLedger], played: int) -> None:
+        """Show the turns played since the last drawing: the log, the panels, the progress."""
+        self.query_one("#autoplay-bar", ProgressBar).update(progress=played)
+        self._add_ledgers(unshown)
+        unshown.clear()
+        self._show_view()
 
     def _start_spinner(self) -> None:
         if self.dramatis_app.animate and self._spinner is None:
