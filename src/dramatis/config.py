@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     s3_bucket: str | None = None
     media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # largest attachable file
     human_timeout_seconds: float = Field(default=60.0, gt=0)  # a player's turn, then the fallback
+    # Seconds between auto-played turns in the TUI; blank: 0 alone, 1 in shared play.
+    autoplay_pace_seconds: float | None = Field(default=None, ge=0, le=60)
     keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
     # Who is acting: operators toggle flags and register runbooks; players and viewers cannot.
     role: Literal["operator", "player", "viewer"] = "operator"
@@ -96,9 +98,9 @@ class Settings(BaseSettings):
     def _blank_is_default(cls, value: str | None) -> str | None:
         return value or None
 
-    @field_validator("gemini_thinking_budget", mode="before")
+    @field_validator("gemini_thinking_budget", "autoplay_pace_seconds", mode="before")
     @classmethod
-    def _blank_budget_is_model_default(cls, value: object) -> object:
+    def _blank_is_the_default(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @classmethod

@@ -165,3 +165,11 @@ async def test_a_viewer_sees_the_table_but_cannot_call_a_turn_or_take_a_persona(
         await open_table(app, pilot, other_id)
         assert await table_events(bo, campaign_id) == ["PlayerJoined:eve", "PlayerLeft:eve"]
         assert await table_events(bo, other_id) == ["PlayerJoined:eve"]
+
+
+def test_auto_play_is_paced_in_shared_play_and_free_alone(tmp_path: Path) -> None:
+    assert DramatisApp(shared_settings(tmp_path, "ana")).autoplay_pace_seconds == 1.0
+    alone = Settings(data_dir=tmp_path / "data")
+    assert DramatisApp(alone).autoplay_pace_seconds == 0.0
+    chosen = shared_settings(tmp_path, "ana").model_copy(update={"autoplay_pace_seconds": 0.25})
+    assert DramatisApp(chosen).autoplay_pace_seconds == 0.25

@@ -134,6 +134,10 @@ class DramatisApp(App[None]):
         # Shared play (an SSH session, or any session given DRAMATIS_PLAYER): the Play screen
         # sits at the campaign's table with the other sessions.
         self.shared = self.settings.player is not None
+        # Auto-play's pause between turns: none when playing alone; in shared play, a turn a
+        # second, so the table can follow the story (and one host can serve its sessions).
+        pace = self.settings.autoplay_pace_seconds
+        self.autoplay_pace_seconds = pace if pace is not None else (1.0 if self.shared else 0.0)
         timeout = (
             human_timeout if human_timeout is not None else self.settings.human_timeout_seconds
         )

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 LOG_TURNS = 30  # turns kept in the running log
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_AUTOPLAY = 10_000
+SPIN_AFTER_SECONDS = 0.3  # a turn this slow shows a spinner
 AUTOPLAY_DRAW_SECONDS = 0.25  # auto-play redraws the world and turn panels at most this often
 SHARED_TICK_SECONDS = 0.5  # shared play: countdowns, and turns a stalled caller left behind
 
@@ -576,15 +577,23 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.query_one("#autoplay-hint", Static).update("p pause · esc stop")
         self.query_one("#autoplay").set_class(count > 1, "-running")
         self.busy = True
-        self._start_spinner()
         played = 0
         unshown: list[TurnLedger] = []  # played, not yet written to the log
+        pace = app.autoplay_pace_seconds if count > 1 else 0.0
+        loop = asyncio.get_running_loop()
+        next_turn_at = loop.time()
         try:
             for _ in range(count):
                 await self._resume.wait()
+                if pace and loop.time() < next_turn_at:
+                    await asyncio.sleep(next_turn_at - loop.time())
+                next_turn_at = loop.time() + pace
                 if self._stop or app.campaign_id != campaign_id:
                     break
-                self._show_turn()
+                # The turn shows as under way (with a spinner) only once it takes a while (a
+                # remote brain, players choosing): an offline turn is over before anyone could
+                # read it, and each extra frame costs more than the turn.
+                spin_later = self.set_timer(SPIN_AFTER_SECONDS, self._show_turn_under_way)
                 try:
                     if self.shared:
                         result = await self._play_shared_turn(campaign_id)
@@ -599,6 +608,8 @@ class PlayScreen(TurnHistory, Screen[None]):
                     )
                     break
                 finally:
+                    spin_later.stop()
+                    self._stop_spinner()
                     self._answered.clear()
                     self.show_pending()
                 played += 1
@@ -641,6 +652,10 @@ class PlayScreen(TurnHistory, Screen[None]):
         self._add_ledgers(unshown)
         unshown.clear()
         self._show_view()
+
+    def _show_turn_under_way(self) -> None:
+        self._show_turn()
+        self._start_spinner()
 
     def _start_spinner(self) -> None:
         if self.dramatis_app.animate and self._spinner is None:
