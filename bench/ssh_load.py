@@ -97,6 +97,7 @@ class Target:
     data_dir: Path
     db: str  # SQLite path or postgresql:// DSN
     schema: str | None  # PostgreSQL schema (None for SQLite)
+    pace: float | None = None  # seconds between auto-played turns; None: the app's default
 
     def settings(self, tenant: str) -> Settings:
         extra: dict[str, Any] = {"postgres_schema": self.schema} if self.schema else {}
@@ -113,6 +114,8 @@ class Target:
         )
         if self.schema:
             env["DRAMATIS_POSTGRES_SCHEMA"] = self.schema
+        if self.pace is not None:
+            env["DRAMATIS_AUTOPLAY_PACE_SECONDS"] = str(self.pace)
         return env
 
 
@@ -561,13 +564,17 @@ async def run(args: argparse.Namespace, tmp: Path) -> int:
     schema = None
     if args.db and args.db.startswith(("postgresql://", "postgres://")):
         schema = f"bench{os.getpid()}"
-        target = Target(data_dir, args.db, schema)
+        target = Target(data_dir, args.db, schema, args.pace)
     else:
-        target = Target(data_dir, args.db or str(data_dir / "dramatis.db"), None)
+        target = Target(data_dir, args.db or str(data_dir / "dramatis.db"), None, args.pace)
     os.environ["DRAMATIS_CONFIG"] = str(data_dir / "no-config.toml")  # no user config here
     n = args.sessions
     backend = f"PostgreSQL schema {schema}" if schema else "SQLite"
-    print(f"ssh load: {n} sessions x {args.seconds:.0f} s, {backend}, {COLUMNS}x{ROWS} terminals")
+    pace = "the app's default pace" if args.pace is None else f"a turn every {args.pace:g} s"
+    print(
+        f"ssh load: {n} sessions x {args.seconds:.0f} s, {backend}, {COLUMNS}x{ROWS} terminals, "
+        f"auto-play at {pace}"
+    )
     print(
         f"  machine  {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} before; "
         f"server at nice {SERVER_NICE}"
@@ -789,6 +796,11 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--db", help="postgresql://... (a fresh schema) or a SQLite path")
     parser.add_argument("--quick", action="store_true", help="4 sessions for 10 s")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        help="seconds between auto-played turns (the app's default in shared play is 2)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.sessions, args.seconds = 4, 10.0

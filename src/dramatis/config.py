@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     s3_bucket: str | None = None
     media_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)  # largest attachable file
     human_timeout_seconds: float = Field(default=60.0, gt=0)  # a player's turn, then the fallback
-    # Seconds between auto-played turns in the TUI; blank: 0 alone, 1 in shared play.
+    # Seconds between auto-played turns in the TUI; blank: 0 alone, 2 in shared play.
     autoplay_pace_seconds: float | None = Field(default=None, ge=0, le=60)
     keys: dict[str, str] = Field(default_factory=dict)  # TUI key remaps: binding id -> keys
     # Who is acting: operators toggle flags and register runbooks; players and viewers cannot.

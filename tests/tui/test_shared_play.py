@@ -168,7 +168,7 @@ async def test_a_viewer_sees_the_table_but_cannot_call_a_turn_or_take_a_persona(
 
 
 def test_auto_play_is_paced_in_shared_play_and_free_alone(tmp_path: Path) -> None:
-    assert DramatisApp(shared_settings(tmp_path, "ana")).autoplay_pace_seconds == 1.0
+    assert DramatisApp(shared_settings(tmp_path, "ana")).autoplay_pace_seconds == 2.0
     alone = Settings(data_dir=tmp_path / "data")
     assert DramatisApp(alone).autoplay_pace_seconds == 0.0
     chosen = shared_settings(tmp_path, "ana").model_copy(update={"autoplay_pace_seconds": 0.25})

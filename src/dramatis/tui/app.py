@@ -33,6 +33,9 @@ from dramatis.services.human import HumanBrain, PendingChoice
 from dramatis.tui.theming import DEFAULT_THEME, STATE_FILE, UiState, load_themes
 
 LIVE_POLL_SECONDS = 0.5
+# Shared play's auto-play pace: readable at the table, and what lets one 2-core host run 20
+# auto-playing sessions with every screen updated within a second (bench/ssh_load.py).
+SHARED_AUTOPLAY_PACE = 2.0
 
 # Errors a screen can show as a notification: the user can act on them.
 USER_ERRORS: tuple[type[BaseException], ...] = (ServiceError, DomainError, StoreError)
@@ -134,10 +137,12 @@ class DramatisApp(App[None]):
         # Shared play (an SSH session, or any session given DRAMATIS_PLAYER): the Play screen
         # sits at the campaign's table with the other sessions.
         self.shared = self.settings.player is not None
-        # Auto-play's pause between turns: none when playing alone; in shared play, a turn a
-        # second, so the table can follow the story (and one host can serve its sessions).
+        # Auto-play's pause between turns: none when playing alone; in shared play a turn every
+        # SHARED_AUTOPLAY_PACE seconds, so the table can follow the story.
         pace = self.settings.autoplay_pace_seconds
-        self.autoplay_pace_seconds = pace if pace is not None else (1.0 if self.shared else 0.0)
+        if pace is None:
+            pace = SHARED_AUTOPLAY_PACE if self.shared else 0.0
+        self.autoplay_pace_seconds = pace
         timeout = (
             human_timeout if human_timeout is not None else self.settings.human_timeout_seconds
         )
