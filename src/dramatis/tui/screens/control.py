@@ -36,6 +36,7 @@ from dramatis.services.control_plane import runbook_for
 from dramatis.services.errors import ServiceError
 from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.control_runbook import ControlRunbookModal
+from dramatis.tui.widgets.tables import Row, fill_table
 
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 NOT_MEASURED = "not measured yet"
@@ -472,15 +473,12 @@ class ControlScreen(Screen[None]):
     def _show_flags(self, plane: ControlPlane) -> None:
         table: DataTable[Text] = self.query_one("#control-flags", DataTable)
         row = table.cursor_row
-        table.clear(columns=True)
-        table.add_column("flag", key="flag")
-        table.add_column("stage", key="stage")
-        table.add_column("owner", key="owner")
-        table.add_column("rollback plan", key="plan")
         width = self.app.size.width
         wide = width >= 110
+        columns = {"flag": "flag", "stage": "stage", "owner": "owner", "plan": "rollback plan"}
         if wide:
-            table.add_column("since", key="since")
+            columns["since"] = "since"
+        rows: list[Row] = []
         # Keep every column on screen: long names and plans are cut with an ellipsis.
         name_width = min(24, max((len(name) for name in plane.flags), default=4))
         owner_width = min(14, max((len(f.owner) for f in plane.flags.values()), default=5))
@@ -495,19 +493,22 @@ class ControlScreen(Screen[None]):
             ]
             if wide:
                 cells.append(Text(_when(flag.updated_at), style="dim"))
-            table.add_row(*cells, key=flag.name)
+            rows.append((cells, flag.name))
+        fill_table(table, columns, rows)
         if plane.flags:
             table.move_cursor(row=min(row, len(plane.flags) - 1), animate=False)
 
     def _show_slos(self) -> None:
         table: DataTable[Text] = self.query_one("#control-slos", DataTable)
         row = table.cursor_row
-        table.clear(columns=True)
-        table.add_column("SLO", key="slo")
-        table.add_column("objective", key="objective")
-        table.add_column("now", key="now")
-        table.add_column("trend", key="trend")
-        table.add_column("breaches", key="breaches")
+        columns = {
+            "slo": "SLO",
+            "objective": "objective",
+            "now": "now",
+            "trend": "trend",
+            "breaches": "breaches",
+        }
+        rows: list[Row] = []
         for slo, status in self.catalogue:
             last = status.last if status is not None else None
             if last is None or status is None:
@@ -524,14 +525,9 @@ class ControlScreen(Screen[None]):
                     f"{status.breach_count}/{status.reading_count}",
                     style="bold red" if status.breach_count else "dim",
                 )
-            table.add_row(
-                safe(slo.name, "bold"),
-                Text(format_objective(slo)),
-                now,
-                trend,
-                breaches,
-                key=slo.name,
-            )
+            cells = [safe(slo.name, "bold"), Text(format_objective(slo)), now, trend, breaches]
+            rows.append((cells, slo.name))
+        fill_table(table, columns, rows)
         if self.catalogue:
             table.move_cursor(row=min(row, len(self.catalogue) - 1), animate=False)
             self._show_slo_detail(min(row, len(self.catalogue) - 1))

@@ -35,6 +35,7 @@ from dramatis.tui.text import clean, safe
 from dramatis.tui.widgets.bars import TopBar
 from dramatis.tui.widgets.format import BRAIN_LABELS, turns_text
 from dramatis.tui.widgets.table_bar import seat_label, seat_status, table_line
+from dramatis.tui.widgets.tables import Row, fill_table
 from dramatis.tui.widgets.turns import (
     SOURCE_LABELS,
     action_phrase,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from dramatis.tui.app import DramatisApp
 
 LOG_TURNS = 30  # turns kept in the running log
+TURN_COLUMNS = {"persona": "Persona", "action": "Action", "result": "Result", "by": "By"}
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 MAX_AUTOPLAY = 10_000
 SPIN_AFTER_SECONDS = 0.3  # a turn this slow shows a spinner
@@ -275,10 +277,8 @@ class PlayScreen(TurnHistory, Screen[None]):
 
     @staticmethod
     def _add_columns(table: DataTable[object]) -> None:
-        table.add_column("Persona", key="persona")
-        table.add_column("Action", key="action")
-        table.add_column("Result", key="result")
-        table.add_column("By", key="by")
+        for key, label in TURN_COLUMNS.items():
+            table.add_column(label, key=key)
 
     def _apply_width(self) -> None:
         self.set_class(self.app.size.width < 100 or self.app.size.height < 30, "narrow")
@@ -398,10 +398,11 @@ class PlayScreen(TurnHistory, Screen[None]):
             return
         table = self.query_one("#turn-table", DataTable)
         cursor = table.cursor_row
-        # Columns are laid out anew each time, so widths fit this turn's text, not the widest
-        # text of any earlier turn.
-        table.clear(columns=True)
-        self._add_columns(table)
+        rows: list[Row] = []
+
+        def add(*cells: str | Text, key: str) -> None:
+            rows.append((cells, key))
+
         title = self.query_one("#turn-title", Static)
         waiting = self._waiting_ids()
         call = self.table_view.call if self.table_view is not None else None
@@ -416,7 +417,7 @@ class PlayScreen(TurnHistory, Screen[None]):
                     status = Text("▸ waiting for you…", style=self.colours.get("accent", ""))
                 if status is None:
                     status = Text(f"{frame} thinking" if self.busy else "", style="dim")
-                table.add_row(
+                add(
                     safe(p.name, "bold"),
                     status,
                     "",
@@ -431,7 +432,7 @@ class PlayScreen(TurnHistory, Screen[None]):
                 else:
                     title.update(turns_text(view.turns, view.turn_limit) + " turns")
                 for p in view.personas:
-                    table.add_row(
+                    add(
                         safe(p.name, "bold"),
                         Text(""),
                         Text(""),
@@ -444,16 +445,17 @@ class PlayScreen(TurnHistory, Screen[None]):
                 for p in view.personas:
                     entry = entries.get(p.persona_id)
                     if entry is None:
-                        table.add_row(safe(p.name, "bold"), "", "", "", key=p.persona_id)
+                        add(safe(p.name, "bold"), "", "", "", key=p.persona_id)
                         continue
                     source = SOURCE_LABELS.get(entry.source, entry.source)
-                    table.add_row(
+                    add(
                         safe(p.name, "bold"),
                         safe(action_phrase(entry)),
                         outcome_text(entry, self.colours),
                         self._by(p.persona_id, Text(source, style="dim")),
                         key=p.persona_id,
                     )
+        fill_table(table, TURN_COLUMNS, rows)
         if table.row_count:
             table.move_cursor(row=min(max(cursor, 0), table.row_count - 1), animate=False)
 
