@@ -51,7 +51,7 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
 
     @stream.setter
     def stream(self, value: TextIO) -> None:
-        pass
+        """Ignored: the handler always writes to the current ``sys.stderr``."""
 
 
 def configure_logging() -> None:
