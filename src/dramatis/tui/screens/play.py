@@ -715,18 +715,22 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.pending = True
         name = choice.context.names.get(choice.persona_id, "your persona")
         panel.border_title = clean(f"Your move, {name}")
-        options = Text()
-        for number, option in enumerate(choice.context.options[:9], start=1):
-            if number > 1:
-                options.append("   ")
-            options.append(f"{number} ", style=f"bold {self.colours.get('accent', '')}")
-            options.append_text(safe(option.label))
-        self.query_one("#choice-options", Static).update(options)
+        self.query_one("#choice-options", Static).update(self._options_line(choice.context))
         self._update_countdown()
         panel.set_class(True, "-pending")
         if self.dramatis_app.animate and self._countdown is None:
             self._countdown = self.set_interval(1.0, self._update_countdown)
         self._show_turn()
+
+    def _options_line(self, context: DecisionContext) -> Text:
+        """A persona's first nine options, numbered for the keys that choose them."""
+        line = Text()
+        for number, option in enumerate(context.options[:9], start=1):
+            if number > 1:
+                line.append("   ")
+            line.append(f"{number} ", style=f"bold {self.colours.get('accent', '')}")
+            line.append_text(safe(option.label))
+        return line
 
     def _update_countdown(self) -> None:
         choice = self._choice
@@ -902,13 +906,7 @@ class PlayScreen(TurnHistory, Screen[None]):
         self.pending = True
         name = context.names.get(context.persona_id, "your persona")
         panel.border_title = clean(f"Your move, {name}  ·  turn {view.call.turn}")
-        options = Text()
-        for number, option in enumerate(context.options[:9], start=1):
-            if number > 1:
-                options.append("   ")
-            options.append(f"{number} ", style=f"bold {self.colours.get('accent', '')}")
-            options.append_text(safe(option.label))
-        self.query_one("#choice-options", Static).update(options)
+        self.query_one("#choice-options", Static).update(self._options_line(context))
         count = min(9, len(context.options))
         left = max(0.0, view.call.seconds_left)
         when = (
