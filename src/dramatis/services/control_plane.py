@@ -9,6 +9,7 @@ role may toggle flags or register runbooks; the service enforces it.
 from __future__ import annotations
 
 import asyncio
+import random
 from dataclasses import dataclass
 from importlib import resources
 from typing import Literal
@@ -237,6 +238,8 @@ class ControlPlaneService:
                 except ConcurrencyError:
                     if attempt == MEASUREMENT_RETRIES:
                         raise
+                    # A short random wait, so writers that keep colliding fall out of step.
+                    await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                     continue
                 self._plane = plane
                 if plane.version // SNAPSHOT_EVERY > current.version // SNAPSHOT_EVERY:
